@@ -1,0 +1,238 @@
+package wire_test
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/mahou-go/mahou/bus/etf"
+	"github.com/mahou-go/mahou/bus/wire"
+)
+
+var sample = map[string]any{
+	"op": int64(4), "t": "SEND",
+	"d": map[string]any{
+		"target":  map[string]any{"application": "app", "ops": []any{}},
+		"payload": map[string]any{"int": int64(1), "float": 1.0, "neg": -2.5, "s": "héllo \"q\"\n", "l": []any{nil, true, false}},
+		"nonce":   nil,
+	},
+}
+
+func TestRoundTrip_AllEncodings(t *testing.T) {
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF} {
+		t.Run(string(enc), func(t *testing.T) {
+			b, err := wire.Encode(enc, sample)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := wire.Decode(enc, b, wire.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, sample) {
+				t.Errorf("got %#v, want %#v", got, sample)
+			}
+		})
+	}
+}
+
+func TestDecodeJSON_NumberTyping(t *testing.T) {
+	cases := map[string]any{
+		`1`: int64(1), `1.0`: 1.0, `-0`: int64(0), `1e3`: 1000.0, `1E3`: 1000.0, `0.5`: 0.5,
+		`9223372036854775807`: int64(math.MaxInt64), `9223372036854775808`: 9223372036854775808.0,
+	}
+	for in, want := range cases {
+		got, err := wire.Decode(wire.JSON, []byte(in), wire.Limits{})
+		if err != nil || got != want {
+			t.Errorf("%s: got %#v, %v; want %#v", in, got, err, want)
+		}
+	}
+}
+
+func TestEncodeJSON_FloatsStayFloats(t *testing.T) {
+	cases := map[float64]string{1: "1.0", 0.25: "0.25", -3: "-3.0", 1e21: "1e+21", 1e-7: "1e-07", 0: "0.0"}
+	for in, want := range cases {
+		b, err := wire.Encode(wire.JSON, in)
+		if err != nil || string(b) != want {
+			t.Errorf("%v: got %s, %v; want %s", in, b, err, want)
+		}
+	}
+	b, _ := wire.Encode(wire.JSON, math.NaN())
+	if string(b) != "null" {
+		t.Errorf("NaN: got %s, want null", b)
+	}
+}
+
+func TestEncodeJSON_Strings(t *testing.T) {
+	b, err := wire.Encode(wire.JSON, "a\"b\\c\x01\t\xff신")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"a\"b\\c\u0001\t\ufffd신"`; string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+}
+
+func TestDecodeJSON_ErrorTexts(t *testing.T) {
+	cases := map[string]string{
+		"x":             `unexpected byte at position 0: 0x78 ("x")`,
+		"":              "unexpected end of input at position 0",
+		`{"a":`:         "unexpected end of input at position 5",
+		`{} x`:          `unexpected byte at position 3: 0x78 ("x")`,
+		"[1,\x01]":      "unexpected byte at position 3: 0x1 (<<1>>)",
+		`1e999`:         "number out of range: 1e999",
+		`{"a":1}}`:      `unexpected byte at position 7: 0x7D ("}")`,
+		"\xab":          "unexpected byte at position 0: 0xAB (<<171>>)",
+		`[[[[[[1]]]]]]`: "nesting deeper than 3 levels",
+	}
+	for in, want := range cases {
+		_, err := wire.Decode(wire.JSON, []byte(in), wire.Limits{MaxDepth: 3})
+		if err == nil || err.Error() != want || !errors.Is(err, wire.ErrDecode) {
+			t.Errorf("%q: got %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestDecodeMsgpack_Typing(t *testing.T) {
+	b, _ := msgpack.Marshal(map[string]any{"i": 1, "f": 1.0, "f32": float32(0.5), "u": uint64(math.MaxUint64), "bin": []byte("raw")})
+	got, err := wire.Decode(wire.Msgpack, b, wire.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"i": int64(1), "f": 1.0, "f32": 0.5, "u": float64(math.MaxUint64), "bin": "raw"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+func TestDecodeMsgpack_Errors(t *testing.T) {
+	cases := map[string]struct {
+		in   []byte
+		want string
+	}{
+		"empty":      {nil, "given binary is incomplete"},
+		"truncated":  {[]byte{0x92, 0x01}, "given binary is incomplete"},
+		"excess":     {[]byte{0x01, 0x02}, "found excess bytes"},
+		"reserved":   {[]byte{0xc1}, "invalid format, first byte: 193"},
+		"ext":        {[]byte{0xd4, 0x01, 0x00}, "unsupported extension type, first byte: 212"},
+		"int key":    {[]byte{0x81, 0x01, 0x02}, "map keys must be strings, first byte: 1"},
+		"huge str":   {[]byte{0xdb, 0xff, 0xff, 0xff, 0xff}, "given binary is incomplete"},
+		"huge array": {[]byte{0xdd, 0xff, 0xff, 0xff, 0xff}, "given binary is incomplete"},
+		"huge map":   {[]byte{0xdf, 0xff, 0xff, 0xff, 0xff}, "given binary is incomplete"},
+		"too deep":   {[]byte{0x91, 0x91, 0x91, 0x91, 0x91, 0x01}, "nesting deeper than 3 levels"},
+	}
+	for name, tc := range cases {
+		_, err := wire.Decode(wire.Msgpack, tc.in, wire.Limits{MaxDepth: 3})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: got %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestEncodeFrame_NullT(t *testing.T) {
+	b, err := wire.EncodeFrame(wire.JSON, wire.Frame{Op: 0, D: map[string]any{"heartbeat_interval": int64(45000)}, TS: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"d":{"heartbeat_interval":45000},"op":0,"t":null,"ts":7}`; string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+	b, _ = wire.EncodeFrame(wire.Msgpack, wire.Frame{Op: 4, T: "SEND", D: etf.Struct{{Key: "error", Value: etf.Atom("no_route")}}})
+	got, _ := wire.Decode(wire.Msgpack, b, wire.Limits{})
+	want := map[string]any{"op": int64(4), "t": "SEND", "ts": int64(0), "d": map[string]any{"error": "no_route"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+func TestParseEncoding(t *testing.T) {
+	for in, want := range map[string]wire.Encoding{"": wire.JSON, "json": wire.JSON, "msgpack": wire.Msgpack, "etf": wire.ETF} {
+		if got, ok := wire.ParseEncoding(in); !ok || got != want {
+			t.Errorf("%q: got %v %v, want %v", in, got, ok, want)
+		}
+	}
+	if _, ok := wire.ParseEncoding("xml"); ok {
+		t.Error("xml: got ok, want refused")
+	}
+}
+
+// fuzzRoundTrip checks that a decoded value encodes and decodes back to itself.
+func fuzzRoundTrip(t *testing.T, enc wire.Encoding, data []byte) {
+	v, err := wire.Decode(enc, data, wire.Limits{MaxSize: 1 << 20})
+	if err != nil {
+		if !errors.Is(err, wire.ErrDecode) {
+			t.Fatalf("error %v does not wrap ErrDecode", err)
+		}
+		return
+	}
+	b, err := wire.Encode(enc, v)
+	if err != nil {
+		t.Fatalf("decoded %#v does not encode: %v", v, err)
+	}
+	again, err := wire.Decode(enc, b, wire.Limits{})
+	if err != nil {
+		t.Fatalf("re-decode of %q: %v", b, err)
+	}
+	if !reflect.DeepEqual(clean(v), clean(again)) {
+		t.Fatalf("round trip: got %#v, want %#v", again, v)
+	}
+}
+
+// clean replaces what cannot round trip by design: NaN (never equal to itself, null in JSON)
+// and invalid UTF-8 in JSON strings (replaced by U+FFFD).
+func clean(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "NaN"
+		}
+	case string:
+		return strings.ToValidUTF8(x, "\uFFFD")
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = clean(e)
+		}
+		return l
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[strings.ToValidUTF8(k, "\uFFFD")] = clean(e)
+		}
+		return m
+	}
+	return v
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"op":1,"d":{"client_id":"c","application_id":"a"}}`, `{"op":5}`, `[1,2.5,"x",null,true]`,
+		`{"op":4,"t":"SEND","d":{"target":{"application":"a","ops":[{"path":"/x","op":"$eq","to":{"value":1}}]},"payload":{}}}`,
+		`"\u00e9\ud83d\ude00"`, `1e308`, `-0.0`, `{"a":{"b":{"c":[[[]]]}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, wire.JSON, data) })
+}
+
+func FuzzDecodeMsgpack(f *testing.F) {
+	for _, v := range []any{sample, map[string]any{"op": 5}, []any{1, 2.5, "x", nil, true, uint64(math.MaxUint64)}} {
+		b, _ := msgpack.Marshal(v)
+		f.Add(b)
+	}
+	f.Add([]byte{0xc4, 0x03, 'a', 'b', 'c'})
+	f.Add([]byte{0xca, 0x3f, 0x80, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, wire.Msgpack, data) })
+}
+
+func FuzzDecodeETF(f *testing.F) {
+	b, _ := wire.Encode(wire.ETF, sample)
+	f.Add(b)
+	f.Add([]byte{131, 116, 0, 0, 0, 1, 100, 0, 2, 'o', 'p', 97, 1})
+	f.Add([]byte{131, 110, 8, 0, 0, 0, 0, 0, 0, 0, 0, 128})
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, wire.ETF, data) })
+}
