@@ -88,13 +88,13 @@ func (e *MetadataError) Unwrap() error { return ErrInvalidMetadata }
 
 // ParseMetadata validates an update of the wire form {key: {"type": T, "value": V}, ...}. It is
 // all-or-nothing: any bad entry makes it return a *MetadataError naming every bad key, and no
-// update. A d that is not a map returns a *MetadataError keyed by the empty string.
+// update. A d that is not a map returns an error wrapping ErrInvalidMetadata that is not a
+// *MetadataError, since no key is to blame.
 func ParseMetadata(d any) (MetadataUpdate, error) {
 	m, ok := d.(map[string]any)
 	if !ok {
-		return MetadataUpdate{}, &MetadataError{Problems: map[string]string{
-			"": fmt.Sprintf("metadata must be a map of key to {\"type\", \"value\"}, got %s", KindOf(d)),
-		}}
+		return MetadataUpdate{}, fmt.Errorf("%w: metadata must be a map of key to {\"type\", \"value\"}, got %s",
+			ErrInvalidMetadata, KindOf(d))
 	}
 	up := MetadataUpdate{Values: make(map[string]any, len(m)), Types: make(map[string]Type, len(m))}
 	problems := map[string]string{}

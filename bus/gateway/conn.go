@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mahou-go/mahou/bus"
+	"github.com/mahou-go/mahou/bus/wire"
+)
+
+// conn is one websocket client. The read loop (the HTTP handler's goroutine) owns the protocol
+// state; the write loop owns the socket's write side; they share only the outbound queue.
+type conn struct {
+	srv    *Server
+	ws     *websocket.Conn
+	enc    wire.Encoding
+	peerIP string
+	log    *slog.Logger
+	idle   *time.Timer
+	wake   chan struct{} // capacity 1: the queue has work or the connection is closing
+	done   chan struct{} // closed when the write loop has returned
+
+	// Protocol state, owned by the read loop.
+	identified    bool
+	key           bus.ClientKey
+	restricted    bool
+	lastHeartbeat time.Time
+	unregistered  bool
+
+	mu        sync.Mutex // guards queue, closing, closeCode, closeWhy; taken below Index's lock
+	queue     []outbound
+	closing   bool
+	closeCode websocket.StatusCode
+	closeWhy  string
+}
+
+// outbound is one frame waiting for the write loop: a server frame, or a delivery shared with
+// other receivers (encoded once per encoding through its memo).
+type outbound struct {
+	frame    *wire.Frame
+	delivery *bus.Delivery
+}
+
+var _ bus.Recipient = (*conn)(nil)
+
+func newConn(srv *Server, ws *websocket.Conn, enc wire.Encoding, peerIP string) *conn {
+	c := &conn{
+		srv:    srv,
+		ws:     ws,
+		enc:    enc,
+		peerIP: peerIP,
+		log:    srv.log.With("peer", peerIP, "encoding", string(enc)),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	c.idle = time.AfterFunc(srv.cfg.IdleTimeout, func() {
+		c.closeWith(websocket.StatusNormalClosure, "idle timeout")
+	})
+	return c
+}
+
+// Deliver implements bus.Recipient: it queues d without blocking, and closes the connection
+// as a slow consumer when its queue is full.
+func (c *conn) Deliver(d *bus.Delivery) bool {
+	return c.enqueue(outbound{delivery: d})
+}
+
+func (c *conn) send(f wire.Frame) {
+	c.enqueue(outbound{frame: &f})
+}
+
+func (c *conn) enqueue(o outbound) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.srv.cfg.OutboundFrames {
+		c.closing, c.closeCode = true, websocket.StatusPolicyViolation
+		c.closeWhy = "slow consumer"
+		c.mu.Unlock()
+		c.srv.metrics.slowConsumers.Inc()
+		c.log.Warn("closing slow consumer", "reason", "outbound queue full",
+			"queued", c.srv.cfg.OutboundFrames, "app", c.key.App, "client", c.key.ID)
+		c.signal()
+		return false
+	}
+	c.queue = append(c.queue, o)
+	c.mu.Unlock()
+	c.signal()
+	return true
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closeWith asks the write loop to flush what is queued and close with code. The first
+// reason wins.
+func (c *conn) closeWith(code websocket.StatusCode, why string) {
+	c.mu.Lock()
+	if !c.closing {
+		c.closing, c.closeCode, c.closeWhy = true, code, why
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// fatal queues an op 8 error and asks for a close with code 1000 once it is written.
+func (c *conn) fatal(msg string, extra any) {
+	c.srv.metrics.errors.WithLabelValues("8").Inc()
+	c.log.Info("closing with op 8", "error", msg, "app", c.key.App, "client", c.key.ID)
+	c.send(c.errorFrame(opError, msg, extra))
+	c.closeWith(websocket.StatusNormalClosure, "")
+}
+
+// writeLoop writes queued frames until the connection closes. It is the only writer of data
+// frames on the socket.
+func (c *conn) writeLoop() {
+	defer close(c.done)
+	var batch []outbound
+	for range c.wake {
+		c.mu.Lock()
+		batch = append(batch[:0], c.queue...)
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		closing, code, why := c.closing, c.closeCode, c.closeWhy
+		c.mu.Unlock()
+		if code != websocket.StatusPolicyViolation {
+			for i := range batch {
+				if err := c.write(batch[i]); err != nil {
+					c.writeFailed(err)
+					return
+				}
+			}
+		}
+		clear(batch)
+		if closing {
+			c.finish(code, why)
+			return
+		}
+	}
+}
+
+func (c *conn) write(o outbound) error {
+	b, err := c.encode(o)
+	if err != nil {
+		// A value the encoding cannot express: log it and skip the frame rather than
+		// dropping the connection.
+		c.log.Error("cannot encode frame", "error", err)
+		return nil
+	}
+	typ := websocket.MessageText
+	if c.enc.Binary() {
+		typ = websocket.MessageBinary
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, typ, b); err != nil {
+		return err
+	}
+	c.srv.metrics.framesOut.Inc()
+	return nil
+}
+
+func (c *conn) encode(o outbound) ([]byte, error) {
+	if o.frame != nil {
+		return wire.EncodeFrame(c.enc, *o.frame)
+	}
+	d := o.delivery
+	return d.Memo(string(c.enc), func() ([]byte, error) {
+		return wire.EncodeFrame(c.enc, deliveryFrame(d))
+	})
+}
+
+func (c *conn) writeFailed(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.srv.metrics.slowConsumers.Inc()
+		c.log.Warn("closing slow consumer", "reason", "write timed out", "timeout", c.srv.cfg.WriteTimeout,
+			"app", c.key.App, "client", c.key.ID)
+	} else if !isClosed(err) {
+		c.log.Debug("write failed", "error", err)
+	}
+	c.ws.CloseNow()
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+}
+
+// finish closes the socket with a close frame. It runs on the write loop, after the last
+// frame was written, so an op 8 or goodbye always precedes the close.
+func (c *conn) finish(code websocket.StatusCode, why string) {
+	if code == websocket.StatusPolicyViolation {
+		// A slow consumer is not reading: do not wait for its close handshake.
+		c.ws.CloseNow()
+		return
+	}
+	if err := c.ws.Close(code, why); err != nil && !isClosed(err) {
+		c.log.Debug("close handshake failed", "error", err)
+	}
+}
+
+// readFrame reads one message, refusing one larger than MaxFrameBytes with op 8 and a close
+// with code 1009.
+func (c *conn) readFrame(ctx context.Context) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	limit := c.srv.cfg.MaxFrameBytes
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if int64(len(data)) > limit {
+		return 0, nil, errFrameTooLarge
+	}
+	return typ, data, nil
+}
+
+var errFrameTooLarge = errors.New("frame too large")
+
+func isClosed(err error) bool {
+	var ce websocket.CloseError
+	return errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, errFrameTooLarge) || websocket.CloseStatus(err) != -1
+}
+
