@@ -235,4 +235,3 @@ func isClosed(err error) bool {
 	return errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, errFrameTooLarge) || websocket.CloseStatus(err) != -1
 }
-
