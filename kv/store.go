@@ -43,3 +43,29 @@ type Store interface {
 	// Changed returns a channel closed at the next committed change.
 	Changed() <-chan struct{}
 }
+
+// Member is one server of the replication group.
+type Member struct {
+	ID       string
+	RaftAddr string
+	Voter    bool
+	Leader   bool
+}
+
+// ClusterStatus is a replica's view of replication.
+type ClusterStatus struct {
+	NodeID       string
+	State        string
+	LeaderID     string
+	LeaderAddr   string
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+	LastLogIndex uint64
+	Members      []Member
+}
+
+// Cluster reports on replication.
+type Cluster interface {
+	ClusterStatus() (ClusterStatus, error)
+}

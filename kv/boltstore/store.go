@@ -183,17 +183,55 @@ func (s *Store) view(fn func(v *view) error) error {
 	})
 }
 
+// Snapshot is a consistent read-only view of the whole file, taken at one applied index, that
+// can be written out later and from another goroutine. Close releases it.
+type Snapshot struct {
+	s  *Store
+	tx *bolt.Tx
+	// Index is the applied index the snapshot contains.
+	Index uint64
+}
+
+// BeginSnapshot opens a snapshot of the current state. Until it is closed, Restore waits.
+func (s *Store) BeginSnapshot() (*Snapshot, error) {
+	s.mu.RLock()
+	if s.db == nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("snapshot store: %w", kv.ErrUnavailable)
+	}
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("snapshot store: %w", err)
+	}
+	return &Snapshot{s: s, tx: tx, Index: readU64(tx.Bucket(bucketMeta).Get(metaApplied))}, nil
+}
+
+// WriteTo writes the snapshot as a bbolt file.
+func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) { return sn.tx.WriteTo(w) }
+
+// Size is the number of bytes WriteTo writes.
+func (sn *Snapshot) Size() int64 { return sn.tx.Size() }
+
+// Close releases the snapshot. It is idempotent.
+func (sn *Snapshot) Close() {
+	if sn.tx == nil {
+		return
+	}
+	_ = sn.tx.Rollback()
+	sn.tx = nil
+	sn.s.mu.RUnlock()
+}
+
 // Snapshot writes a consistent copy of the whole file to w.
 func (s *Store) Snapshot(w io.Writer) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return fmt.Errorf("snapshot store: %w", kv.ErrUnavailable)
-	}
-	return s.db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(w)
+	sn, err := s.BeginSnapshot()
+	if err != nil {
 		return err
-	})
+	}
+	defer sn.Close()
+	_, err = sn.WriteTo(w)
+	return err
 }
 
 // Restore replaces the whole state with a snapshot written by Snapshot. No Apply may run

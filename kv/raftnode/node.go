@@ -1,0 +1,347 @@
+package raftnode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mahou-go/mahou/kv"
+	"github.com/mahou-go/mahou/kv/boltstore"
+)
+
+// Peer is one voter of the initial cluster.
+type Peer struct {
+	ID   string
+	Addr string
+}
+
+// Config configures a Node. Zero fields take the defaults below.
+type Config struct {
+	// NodeID is this node's stable id. Empty: read from DataDir/node-id, or generated once and
+	// saved there.
+	NodeID string
+	// DataDir holds state.db (the state machine), raft/ (log and snapshots) and node-id.
+	DataDir string
+	// RaftAddr is the address the raft transport binds ("127.0.0.1:0" picks a free port).
+	RaftAddr string
+	// AdvertiseAddr is the raft address peers dial; empty means the bound address.
+	AdvertiseAddr string
+	// Peers bootstraps a new cluster with these voters (this node must be one of them). Empty
+	// bootstraps a cluster of this node alone, unless NoBootstrap is set.
+	Peers []Peer
+	// NoBootstrap leaves a new node waiting to be added to an existing cluster.
+	NoBootstrap bool
+	// Transport replaces the TCP transport (tests use raft's in-memory transport).
+	Transport raft.Transport
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the node's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a snapshot; TrailingLogs how many stay
+	// in the log after one (so slow followers catch up without a snapshot).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	// RetentionInterval is how often the leader applies the retention policy.
+	RetentionInterval time.Duration
+	// Store tunes the state machine.
+	Store boltstore.Config
+}
+
+// Defaults of Config.
+const (
+	DefaultHeartbeatTimeout   = 1000 * time.Millisecond
+	DefaultElectionTimeout    = 1000 * time.Millisecond
+	DefaultLeaderLeaseTimeout = 500 * time.Millisecond
+	DefaultSnapshotThreshold  = 16384
+	DefaultSnapshotInterval   = 2 * time.Minute
+	DefaultTrailingLogs       = 10240
+	DefaultRetentionInterval  = time.Minute
+)
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if c.ElectionTimeout <= 0 {
+		c.ElectionTimeout = DefaultElectionTimeout
+	}
+	if c.LeaderLeaseTimeout <= 0 {
+		c.LeaderLeaseTimeout = DefaultLeaderLeaseTimeout
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = DefaultSnapshotThreshold
+	}
+	if c.SnapshotInterval <= 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = DefaultTrailingLogs
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
+	if c.RaftAddr == "" {
+		c.RaftAddr = "127.0.0.1:0"
+	}
+}
+
+// Node is one crush replica: the state machine, its raft, and the read barrier.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	store *boltstore.Store
+
+	raft      *raft.Raft
+	transport raft.Transport
+	logStore  *raftboltdb.BoltStore
+	metrics   *metrics
+
+	readMu sync.Mutex // guards readWaiters, readRunning
+	// readWaiters are the callers of Linearize waiting for the next leadership check.
+	readWaiters []chan error
+	readRunning bool
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Mutex // guards closed
+	closed   bool
+	closeErr error
+}
+
+var _ kv.Store = (*Node)(nil)
+
+// New builds a Node; Open starts it.
+func New(cfg Config) *Node {
+	cfg.setDefaults()
+	return &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
+}
+
+// Open opens the state machine and the raft log, starts raft, and bootstraps a new cluster
+// when the data directory is empty and bootstrapping is wanted.
+func (n *Node) Open() error {
+	if n.cfg.DataDir == "" {
+		return errors.New("open node: no data directory")
+	}
+	raftDir := filepath.Join(n.cfg.DataDir, "raft")
+	if err := os.MkdirAll(raftDir, 0o750); err != nil {
+		return fmt.Errorf("open node: %w", err)
+	}
+	id, err := n.nodeID()
+	if err != nil {
+		return err
+	}
+	n.cfg.NodeID = id
+	storeCfg := n.cfg.Store
+	storeCfg.Path = filepath.Join(n.cfg.DataDir, "state.db")
+	storeCfg.Logger = n.log
+	n.store = boltstore.New(storeCfg)
+	if err := n.store.Open(); err != nil {
+		return err
+	}
+	if err := n.startRaft(raftDir); err != nil {
+		n.store.Close()
+		return err
+	}
+	n.metrics = newMetrics(n)
+	if n.cfg.Registerer != nil {
+		if err := n.cfg.Registerer.Register(n.metrics); err != nil {
+			return fmt.Errorf("open node: register metrics: %w", err)
+		}
+	}
+	n.wg.Add(1)
+	go n.retentionLoop()
+	return nil
+}
+
+func (n *Node) startRaft(raftDir string) error {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.BatchApplyCh = true
+	rc.NoSnapshotRestoreOnStart = true
+	rc.Logger = newHclog(n.log, "raft")
+
+	logStore, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
+	if err != nil {
+		return fmt.Errorf("open raft log: %w", err)
+	}
+	n.logStore = logStore
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, rc.Logger)
+	if err != nil {
+		logStore.Close()
+		return fmt.Errorf("open snapshots: %w", err)
+	}
+	n.transport = n.cfg.Transport
+	if n.transport == nil {
+		if n.transport, err = n.tcpTransport(rc); err != nil {
+			logStore.Close()
+			return err
+		}
+	}
+	f := &fsm{store: n.store, log: n.log, onBatch: func(k int) {
+		if n.metrics != nil {
+			n.metrics.batch.Observe(float64(k))
+		}
+	}}
+	r, err := raft.NewRaft(rc, f, logStore, logStore, snaps, n.transport)
+	if err != nil {
+		logStore.Close()
+		return fmt.Errorf("start raft: %w", err)
+	}
+	n.raft = r
+	return n.bootstrap(logStore, snaps)
+}
+
+func (n *Node) tcpTransport(rc *raft.Config) (raft.Transport, error) {
+	var adv net.Addr
+	if n.cfg.AdvertiseAddr != "" {
+		a, err := net.ResolveTCPAddr("tcp", n.cfg.AdvertiseAddr)
+		if err != nil {
+			return nil, fmt.Errorf("advertise address %q: %w", n.cfg.AdvertiseAddr, err)
+		}
+		adv = a
+	}
+	t, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, 5, 10*time.Second, rc.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("listen raft on %s: %w", n.cfg.RaftAddr, err)
+	}
+	return t, nil
+}
+
+func (n *Node) bootstrap(logs raft.LogStore, snaps raft.SnapshotStore) error {
+	has, err := raft.HasExistingState(logs, n.logStore, snaps)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if has || n.cfg.NoBootstrap {
+		return nil
+	}
+	servers := []raft.Server{{ID: raft.ServerID(n.cfg.NodeID), Address: n.transport.LocalAddr()}}
+	if len(n.cfg.Peers) > 0 {
+		servers = servers[:0]
+		for _, p := range n.cfg.Peers {
+			servers = append(servers, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
+		}
+	}
+	n.log.Info("bootstrapping cluster", "voters", len(servers))
+	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	return nil
+}
+
+// nodeID returns the configured id, or the one saved in the data directory, or a new one it
+// saves. A data directory keeps its id: a node that restarts is the same raft server.
+func (n *Node) nodeID() (string, error) {
+	path := filepath.Join(n.cfg.DataDir, "node-id")
+	saved, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	prev := strings.TrimSpace(string(saved))
+	id := n.cfg.NodeID
+	switch {
+	case id != "" && prev != "" && id != prev:
+		return "", fmt.Errorf("node id %q does not match %q saved in %s: keep the id, or use a new data directory", id, prev, path)
+	case id == "" && prev != "":
+		return prev, nil
+	case id == "":
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		id = "node-" + hex.EncodeToString(b[:])
+	}
+	if prev == "" {
+		if err := os.WriteFile(path, []byte(id+"\n"), 0o640); err != nil {
+			return "", fmt.Errorf("save node id: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// ID is the node's raft server id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// RaftAddr is the address peers dial.
+func (n *Node) RaftAddr() string { return string(n.transport.LocalAddr()) }
+
+// StateMachine exposes the local state machine (maintenance: checks, backups).
+func (n *Node) StateMachine() *boltstore.Store { return n.store }
+
+// WaitLeader waits until the cluster has a leader.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops raft and closes the files. It is idempotent and waits for the node's goroutines.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	if n.closed {
+		return n.closeErr
+	}
+	n.closed = true
+	close(n.stop)
+	var errs []error
+	if n.raft != nil {
+		done := make(chan error, 1)
+		go func() { done <- n.raft.Shutdown().Error() }()
+		select {
+		case err := <-done:
+			errs = append(errs, err)
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("shutdown raft: %w", ctx.Err()))
+		}
+	}
+	n.wg.Wait()
+	if c, ok := n.transport.(interface{ Close() error }); ok {
+		errs = append(errs, c.Close())
+	}
+	if n.logStore != nil {
+		errs = append(errs, n.logStore.Close())
+	}
+	if n.cfg.Registerer != nil && n.metrics != nil {
+		n.cfg.Registerer.Unregister(n.metrics)
+	}
+	errs = append(errs, n.store.Close())
+	n.closeErr = errors.Join(errs...)
+	return n.closeErr
+}
