@@ -232,3 +232,25 @@ func eventually(tb testing.TB, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// dialRaw opens a websocket without any reader, for tests that read raw bytes themselves.
+func dialRaw(tb testing.TB, addr, enc string) *websocket.Conn {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, fmt.Sprintf("ws://%s/gateway/websocket?encoding=%s", addr, enc), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ws.CloseNow() })
+	return ws
+}
+
+func write(tb testing.TB, ws *websocket.Conn, b []byte) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,221 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/mahou-go/mahou/bus/gateway"
+	"github.com/mahou-go/mahou/bus/wire"
+)
+
+var encodings = []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF}
+
+// forEachEncoding runs f once per encoding against one shared server.
+func forEachEncoding(t *testing.T, f func(t *testing.T, srv *gateway.Server, enc wire.Encoding)) {
+	t.Helper()
+	srv := startServer(t, nil)
+	for _, enc := range encodings {
+		t.Run(string(enc), func(t *testing.T) { f(t, srv, enc) })
+	}
+}
+
+// checkEnvelope checks that a server frame carries op, d, t and an integer ts.
+func checkEnvelope(t *testing.T, m map[string]any, wantT any) {
+	t.Helper()
+	for _, k := range []string{"op", "d", "t", "ts"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("frame %v lacks %q", m, k)
+		}
+	}
+	if _, ok := m["ts"].(int64); !ok {
+		t.Errorf("ts = %#v, want an integer", m["ts"])
+	}
+	if m["t"] != wantT {
+		t.Errorf("t = %#v, want %#v", m["t"], wantT)
+	}
+}
+
+func TestProtocol_HelloReadyHeartbeat(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		c := dial(t, srv.Addr(), enc)
+		hello := c.expect(0)
+		checkEnvelope(t, hello, nil)
+		if got := hello["d"].(map[string]any)["heartbeat_interval"]; got != int64(45000) {
+			t.Errorf("heartbeat_interval = %#v, want 45000", got)
+		}
+		c.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": "app-" + string(enc)}})
+		ready := c.expect(2)
+		checkEnvelope(t, ready, nil)
+		d := ready["d"].(map[string]any)
+		if d["client_id"] != "c1" || d["restricted"] != false {
+			t.Errorf("ready d = %v, want client_id c1, restricted false", d)
+		}
+		// A heartbeat right after identify (the Python client), and one without d.
+		c.send(map[string]any{"op": 5, "d": map[string]any{"client_id": "someone-else"}})
+		ack := c.expect(6)
+		checkEnvelope(t, ack, nil)
+		if got := ack["d"].(map[string]any)["client_id"]; got != "c1" {
+			t.Errorf("heartbeat_ack client_id = %v, want c1 (from identify, not the request)", got)
+		}
+		c.send(map[string]any{"op": 5})
+		c.expect(6)
+	})
+}
+
+func TestProtocol_OpBeforeIdentify(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		for _, op := range []int64{0, 2, 3, 4, 5, 6, 7, 8, 42} {
+			c := dial(t, srv.Addr(), enc)
+			c.expect(0)
+			c.send(map[string]any{"op": op, "d": map[string]any{}})
+			d := c.expectError(8, "sent payload with non-identify opcode without identifying first")
+			if _, ok := d["extra_info"]; !ok {
+				t.Errorf("op 8 d %v lacks extra_info", d)
+			}
+			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+				t.Errorf("op %d: close code %v, want 1000", op, code)
+			}
+		}
+	})
+}
+
+func TestProtocol_InvalidClientOp(t *testing.T) {
+	cases := map[int64]string{
+		0: "invalid client op :hello", 2: "invalid client op :ready", 3: "invalid client op :invalid",
+		6: "invalid client op :heartbeat_ack", 7: "invalid client op :goodbye", 8: "invalid client op :error",
+		9: "invalid client op nil", -1: "invalid client op nil",
+	}
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		for op, want := range cases {
+			c := connect(t, srv, enc, "ops", "c", nil)
+			c.send(map[string]any{"op": op, "d": nil})
+			c.expectError(8, want)
+			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+				t.Errorf("close code %v, want 1000", code)
+			}
+		}
+	})
+}
+
+func TestProtocol_IdentifyErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		frame any
+		want  string
+	}{
+		{"d not a map", map[string]any{"op": 1, "d": "x"}, "decode: payload: unrecoverable"},
+		{"no d", map[string]any{"op": 1}, "decode: payload: unrecoverable"},
+		{"no client_id", map[string]any{"op": 1, "d": map[string]any{"application_id": "a"}}, "decode: payload: unrecoverable"},
+		{"no application_id", map[string]any{"op": 1, "d": map[string]any{"client_id": "c"}}, "decode: payload: unrecoverable"},
+		{"client_id not a string", map[string]any{"op": 1, "d": map[string]any{"client_id": int64(1), "application_id": "a"}}, "payload has no data"},
+		{"application_id null", map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": nil}}, "payload has no data"},
+		{"top level not a map", []any{int64(1)}, "decode: payload: unrecoverable"},
+		{"op not an integer", map[string]any{"op": "1", "d": map[string]any{}}, "decode: payload: unrecoverable"},
+		{"op a float", map[string]any{"op": 1.0, "d": map[string]any{}}, "decode: payload: unrecoverable"},
+		{"no op", map[string]any{"d": map[string]any{}}, "decode: payload: unrecoverable"},
+		{"bad initial metadata", map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "a",
+			"metadata": map[string]any{"x": map[string]any{"type": "integer", "value": "1"}}}}, "initial metadata: invalid"},
+	}
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, srv.Addr(), enc)
+				c.expect(0)
+				c.send(tc.frame)
+				d := c.expectError(8, tc.want)
+				if tc.name == "bad initial metadata" {
+					info, _ := d["extra_info"].(map[string]any)
+					if info["x"] != "x: value fails validation for 'integer'" {
+						t.Errorf("extra_info = %v", d["extra_info"])
+					}
+				}
+				c.expectClosed()
+			})
+		}
+	})
+}
+
+func TestProtocol_AlreadyRegistered(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		app := "dup-" + string(enc)
+		first := connect(t, srv, enc, app, "c1", nil)
+		second := dial(t, srv.Addr(), enc)
+		second.expect(0)
+		second.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
+		second.expectError(8, "c1: already registered for app "+app)
+		second.expectClosed()
+		first.expectSilence("c1")
+
+		// A second identify on the same socket is fatal too, and frees the registration.
+		first.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
+		first.expectError(8, "c1: already registered for app "+app)
+		first.expectClosed()
+		connect(t, srv, enc, app, "c1", nil)
+	})
+}
+
+func TestProtocol_DecodeErrors(t *testing.T) {
+	srv := startServer(t, nil)
+	cases := []struct {
+		enc  wire.Encoding
+		typ  websocket.MessageType
+		data []byte
+		want string
+	}{
+		{wire.JSON, websocket.MessageText, []byte("xyz"), `unexpected byte at position 0: 0x78 ("x")`},
+		{wire.JSON, websocket.MessageText, []byte(`{"op":1,`), "unexpected end of input at position 8"},
+		{wire.Msgpack, websocket.MessageBinary, []byte{0xc1}, "invalid format, first byte: 193"},
+		{wire.Msgpack, websocket.MessageBinary, []byte{0x82, 0xa2}, "given binary is incomplete"},
+		{wire.ETF, websocket.MessageBinary, []byte{1, 2, 3}, "etf: missing version byte 131"},
+		{wire.JSON, websocket.MessageBinary, []byte(`{"op":5}`), "decode: payload: invalid websocket opcode/encoding combo: {binary, json}"},
+		{wire.Msgpack, websocket.MessageText, []byte(`{"op":5}`), "decode: payload: invalid websocket opcode/encoding combo: {text, msgpack}"},
+		{wire.ETF, websocket.MessageText, []byte(`{"op":5}`), "decode: payload: invalid websocket opcode/encoding combo: {text, etf}"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			c := dial(t, srv.Addr(), tc.enc)
+			c.expect(0)
+			c.sendBytes(tc.typ, tc.data)
+			c.expectError(8, tc.want)
+			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+				t.Errorf("close code %v, want 1000", code)
+			}
+		})
+	}
+}
+
+func TestProtocol_UnknownDispatchIsOp3(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		c := connect(t, srv, enc, "unknown-"+string(enc), "c", nil)
+		for _, typ := range []any{"NOPE", "QUEUE", "QUEUE_REQUEST", "QUEUE_REQUEST_CANCEL", "QUEUE_ACK", int64(7), nil} {
+			c.send(map[string]any{"op": 4, "t": typ, "d": map[string]any{"queue": "q"}, "ts": int64(5)})
+			d := c.expectError(3, "invalid dispatch payload")
+			info, _ := d["extra_info"].(map[string]any)
+			if info["op"] != "dispatch" || info["t"] != typ || info["ts"] != int64(5) {
+				t.Errorf("%v: extra_info = %v, want op dispatch, t and ts echoed", typ, info)
+			}
+		}
+		c.expectSilence("c")
+	})
+}
+
+func TestProtocol_ServerCloseSaysGoodbye(t *testing.T) {
+	srv := startServer(t, nil)
+	c := connect(t, srv, wire.JSON, "bye", "c", nil)
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		closed <- srv.Close(ctx)
+	}()
+	d := c.expect(7)["d"].(map[string]any)
+	if d["reason"] != "server shutting down" {
+		t.Errorf("goodbye reason = %v", d["reason"])
+	}
+	c.expectClosed()
+	if err := <-closed; err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
