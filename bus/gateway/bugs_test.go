@@ -239,7 +239,7 @@ func TestBug_ClientDisconnectedSentTwice(t *testing.T) {
 	w.expect(4) // its own CLIENT_CONNECTED
 	for _, end := range []func(c *rawClient){
 		func(c *rawClient) { c.send(map[string]any{"op": 8}); c.expect(8); c.expectClosed() }, // server-initiated
-		func(c *rawClient) { c.ws.CloseNow() },                                                  // client-initiated
+		func(c *rawClient) { c.ws.CloseNow() },                                                // client-initiated
 	} {
 		c := connect(t, srv, wire.JSON, "leaver", "l", nil)
 		if m := w.expect(4); m["t"] != "CLIENT_CONNECTED" {
