@@ -65,6 +65,24 @@ func plain(v any) any {
 		}
 		f, _ := strconv.ParseFloat(s, 64)
 		return f
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint:
+		return plain(uint64(x))
+	case float32:
+		return float64(x)
 	case uint64:
 		if x <= math.MaxInt64 {
 			return int64(x)
