@@ -61,6 +61,10 @@ type Record struct {
 	Ancestors []Ancestor
 	// Deleted marks a tombstone.
 	Deleted bool
+	// OldestRev is the lowest rev of the key still readable (older ones were compacted).
+	OldestRev uint64
+	// ReadRevision is the store revision the read was served at.
+	ReadRevision int64
 }
 
 // HistoryEntry describes one rev of a key without its value.

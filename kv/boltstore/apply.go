@@ -65,11 +65,10 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 
 // applyTx is the state of one Apply transaction.
 type applyTx struct {
+	// view holds the revision and compacted counters, advanced as commands apply.
 	*view
-	applied   uint64
-	revision  int64
-	compacted int64
-	lastTime  int64
+	applied  uint64
+	lastTime int64
 	// touched is set when state changed without a new revision (compaction).
 	touched bool
 
@@ -85,13 +84,7 @@ func newApplyTx(tx *bolt.Tx, s *Store) *applyTx {
 	// history and revisions are appended in key order far more than inserted in the middle
 	v.hist.FillPercent = 0.9
 	v.revs.FillPercent = 1.0
-	return &applyTx{
-		view:      v,
-		applied:   s.applied.Load(),
-		revision:  s.revision.Load(),
-		compacted: s.compacted.Load(),
-		lastTime:  s.lastTime,
-	}
+	return &applyTx{view: v, applied: s.applied.Load(), lastTime: s.lastTime}
 }
 
 // next is the revision the current command writes at.

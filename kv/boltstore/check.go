@@ -36,8 +36,8 @@ func (s *Store) Check() error {
 			v.checkKey(fork, key, m, fail)
 		}
 		v.checkForks(live, fail)
-		if last, _ := v.revs.Cursor().Last(); last != nil && int64(readU64(last)) != s.revision.Load() {
-			fail("newest revision record %d, counter %d", readU64(last), s.revision.Load())
+		if last, _ := v.revs.Cursor().Last(); last != nil && int64(readU64(last)) != v.revision {
+			fail("newest revision record %d, counter %d", readU64(last), v.revision)
 		}
 		return nil
 	})

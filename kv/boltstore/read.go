@@ -21,55 +21,58 @@ func (s *Store) Get(fork, key string, at kv.At) (kv.Record, error) {
 		if m == nil {
 			return kv.ErrNotFound
 		}
-		rev, err := v.resolve(fork, key, m, at)
+		rev, readRev, err := v.resolve(fork, key, m, at)
 		if err != nil {
 			return err
 		}
 		rec, err = v.record(fork, key, m, rev)
+		rec.ReadRevision = readRev
 		return err
 	})
 	return rec, err
 }
 
-// resolve turns a read point into a per-key rev of (fork, key).
-func (v *view) resolve(fork, key string, m *keyMeta, at kv.At) (uint64, error) {
+// resolve turns a read point into a per-key rev of (fork, key) and the store revision the read
+// is served at.
+func (v *view) resolve(fork, key string, m *keyMeta, at kv.At) (uint64, int64, error) {
+	now := v.revision
 	switch {
 	case at.HasRev:
 		if at.Rev > m.Rev {
-			return 0, kv.ErrRevNotFound
+			return 0, 0, kv.ErrRevNotFound
 		}
-		return at.Rev, nil
+		return at.Rev, now, nil
 	case at.Revision > 0 || !at.Time.IsZero():
 		r := at.Revision
 		if r == 0 {
 			r = v.revisionAtTime(at.Time)
 			if r == 0 {
-				if c := v.s.compacted.Load(); c > 0 {
-					return 0, &kv.CompactedError{CompactedRevision: c}
+				if c := v.compacted; c > 0 {
+					return 0, 0, &kv.CompactedError{CompactedRevision: c}
 				}
-				return 0, kv.ErrNotFound
+				return 0, 0, kv.ErrNotFound
 			}
 		}
 		if err := v.checkRevision(r); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		rev, ok, err := v.revAt(fork, key, m, r)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if !ok {
-			return 0, kv.ErrNotFound
+			return 0, 0, kv.ErrNotFound
 		}
-		return rev, nil
+		return rev, r, nil
 	}
-	return m.Rev, nil
+	return m.Rev, now, nil
 }
 
 func (v *view) checkRevision(r int64) error {
-	if r > v.s.revision.Load() {
+	if r > v.revision {
 		return kv.ErrFutureRevision
 	}
-	if c := v.s.compacted.Load(); r < c {
+	if c := v.compacted; r < c {
 		return &kv.CompactedError{CompactedRevision: c}
 	}
 	return nil
@@ -93,6 +96,7 @@ func (v *view) record(fork, key string, m *keyMeta, rev uint64) (kv.Record, erro
 		rec.Ancestors = slices.Clone(e.Ancestors)
 	}
 	rec.Time = v.revTime(rec.ModRevision)
+	rec.OldestRev = v.oldestRev(key, m)
 	if !rec.Deleted {
 		val, _, err := v.value(fork, key, m, rev)
 		if err != nil {
@@ -196,7 +200,7 @@ func (s *Store) Keys(q kv.KeysQuery) (kv.KeysPage, error) {
 	}
 	page := kv.KeysPage{Keys: []string{}}
 	err := s.view(func(v *view) error {
-		page.Revision = s.revision.Load()
+		page.Revision = v.revision
 		if q.Revision > 0 {
 			if err := v.checkRevision(q.Revision); err != nil {
 				return err
@@ -296,7 +300,7 @@ func (s *Store) Events(from int64, limit int, match func(fork, key string) bool)
 	next := from
 	var out []kv.Event
 	err := s.view(func(v *view) error {
-		if c := s.compacted.Load(); from < c {
+		if c := v.compacted; from < c {
 			return &kv.CompactedError{CompactedRevision: c}
 		}
 		c := v.revs.Cursor()
@@ -346,4 +350,19 @@ func (v *view) event(r, t int64, e event) kv.Event {
 	}
 	ev.Value = val
 	return ev
+}
+
+// oldestRev is the lowest rev of a key still readable, following fork bases.
+func (v *view) oldestRev(key string, m *keyMeta) uint64 {
+	for range maxForkDepth {
+		if !m.HasBase {
+			return m.FirstRev
+		}
+		base, err := v.loadMeta(m.Base.Fork, key)
+		if err != nil || base == nil || base.FirstRev >= m.Base.Rev {
+			return m.FirstRev
+		}
+		m = base
+	}
+	return m.FirstRev
 }

@@ -22,10 +22,12 @@ type view struct {
 	hist  *bolt.Bucket
 	revs  *bolt.Bucket
 	forks *bolt.Bucket
+	// revision and compacted are the counters as of this transaction.
+	revision, compacted int64
 }
 
 func newView(tx *bolt.Tx, s *Store) *view {
-	return &view{
+	v := &view{
 		s:     s,
 		tx:    tx,
 		meta:  tx.Bucket(bucketMeta),
@@ -34,6 +36,9 @@ func newView(tx *bolt.Tx, s *Store) *view {
 		revs:  tx.Bucket(bucketRevs),
 		forks: tx.Bucket(bucketForks),
 	}
+	v.revision = int64(readU64(v.meta.Get(metaRevision)))
+	v.compacted = int64(readU64(v.meta.Get(metaCompacted)))
+	return v
 }
 
 // loadMeta returns (fork, key)'s meta, or nil if it has none.
@@ -78,7 +83,7 @@ func (v *view) locate(fork, key string, m *keyMeta, rev uint64) (located, error)
 		}
 		if rev < m.FirstRev {
 			if !m.HasBase || rev >= m.Base.Rev {
-				return located{}, &kv.CompactedError{CompactedRevision: v.s.compacted.Load()}
+				return located{}, &kv.CompactedError{CompactedRevision: v.compacted}
 			}
 			next, err := v.loadMeta(m.Base.Fork, key)
 			if err != nil {
@@ -95,7 +100,7 @@ func (v *view) locate(fork, key string, m *keyMeta, rev uint64) (located, error)
 			return located{}, err
 		}
 		if e == nil {
-			return located{}, &kv.CompactedError{CompactedRevision: v.s.compacted.Load()}
+			return located{}, &kv.CompactedError{CompactedRevision: v.compacted}
 		}
 		return located{fork: fork, meta: m, e: e}, nil
 	}
@@ -216,7 +221,7 @@ func (v *view) revAt(fork, key string, m *keyMeta, r int64) (uint64, bool, error
 	}
 	if !found && m.Trimmed {
 		// the rev that answered may have been dropped by compaction or retention
-		return 0, false, &kv.CompactedError{CompactedRevision: v.s.compacted.Load()}
+		return 0, false, &kv.CompactedError{CompactedRevision: v.compacted}
 	}
 	return best, found, nil
 }
@@ -224,7 +229,7 @@ func (v *view) revAt(fork, key string, m *keyMeta, r int64) (uint64, bool, error
 // revisionAtTime returns the newest revision committed at or before t, or 0 if none.
 func (v *view) revisionAtTime(t time.Time) int64 {
 	want := t.UnixNano()
-	lo, hi := v.s.compacted.Load(), v.s.revision.Load()
+	lo, hi := v.compacted, v.revision
 	if lo < 1 {
 		lo = 1
 	}

@@ -16,6 +16,9 @@ const applyTimeout = 10 * time.Second
 
 // Propose implements kv.Store. Only the leader proposes; it stamps the time.
 func (n *Node) Propose(ctx context.Context, cmd kv.Command) (kv.Result, error) {
+	if err := n.awaitLeader(ctx); err != nil {
+		return kv.Result{}, err
+	}
 	if n.raft.State() != raft.Leader {
 		return kv.Result{}, n.notLeader()
 	}
@@ -56,6 +59,26 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	}
 }
 
+// leaderWait bounds how long a request waits for an election in progress.
+const leaderWait = 3 * time.Second
+
+// awaitLeader waits, briefly, while no leader is known (a node starting up, or an election),
+// so that requests arriving then are served instead of refused.
+func (n *Node) awaitLeader(ctx context.Context) error {
+	if addr, _ := n.raft.LeaderWithID(); addr != "" {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	if err := n.WaitLeader(wctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return n.notLeader()
+	}
+	return nil
+}
+
 func (n *Node) notLeader() error {
 	addr, id := n.raft.LeaderWithID()
 	return &kv.NotLeaderError{LeaderID: string(id), LeaderAddr: string(addr)}
@@ -65,6 +88,9 @@ func (n *Node) notLeader() error {
 // check shared by every caller waiting at the time, as etcd batches read-index requests), then
 // waits until the state machine has applied everything committed before the check.
 func (n *Node) Linearize(ctx context.Context) error {
+	if err := n.awaitLeader(ctx); err != nil {
+		return err
+	}
 	ch := make(chan error, 1)
 	n.readMu.Lock()
 	n.readWaiters = append(n.readWaiters, ch)

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mahou-go/mahou/kv/server"
+)
+
+// serveFlags are the flags of `crush serve`; each falls back to a CRUSH_* environment variable.
+type serveFlags struct {
+	cfg      server.Config
+	logLevel string
+	logJSON  bool
+}
+
+func newServeCmd() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a crush node (a single node with a local data directory by default)",
+		Long: `Run a crush node.
+
+With no flags, crush serve runs a complete single node: the HTTP API on 127.0.0.1:7654 and its
+data in ./crush-data. Every flag can also be set with an environment variable: --addr with
+CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, "CRUSH_"); err != nil {
+				return err
+			}
+			return f.run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.Addr, "addr", server.DefaultAddr, "HTTP API address (host:port)")
+	fl.StringVar(&f.cfg.DataDir, "data-dir", server.DefaultDataDir, "directory for the data, the raft log and snapshots")
+	fl.StringVar(&f.cfg.NodeID, "node-id", "", "stable node id (default: the one saved in the data directory, or a new one)")
+	fl.StringVar(&f.cfg.RaftAddr, "raft-addr", server.DefaultRaftAddr, "raft transport address (host:port)")
+	fl.StringVar(&f.cfg.AdvertiseRaftAddr, "advertise-raft-addr", "", "raft address peers dial (default: --raft-addr)")
+	fl.IntVar(&f.cfg.Limits.MaxValueBytes, "max-value-bytes", 0, "largest value accepted (default 1.5 MiB)")
+	fl.IntVar(&f.cfg.Limits.MaxKeyBytes, "max-key-bytes", 0, "longest key accepted (default 4096)")
+	fl.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 0, "largest JSON request body (default 4 MiB)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
+	return cmd
+}
+
+func (f *serveFlags) run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if f.logJSON {
+		handler = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	cfg := f.cfg
+	cfg.Logger = slog.New(handler)
+	cfg.Version = version
+	s, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.Open(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Close(sctx)
+}

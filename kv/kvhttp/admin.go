@@ -1,0 +1,157 @@
+package kvhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/mahou-go/mahou/kv"
+)
+
+func (h *Handler) keys(w http.ResponseWriter, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	fork, err := h.forkParam(r, "fork")
+	if err != nil {
+		return nil, err
+	}
+	prefix := q.Get("prefix")
+	if err := kv.ValidatePrefix(prefix, h.limits.MaxKeyBytes); err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "limit", 1000)
+	if err != nil {
+		return nil, err
+	}
+	revision, err := intParam(r, "revision", 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.linearize(r); err != nil {
+		return nil, err
+	}
+	page, err := h.store.Keys(kv.KeysQuery{Fork: fork, Prefix: prefix, After: q.Get("after"), Limit: int(limit), Revision: revision})
+	if err != nil {
+		return nil, err
+	}
+	var next *string
+	if page.More && len(page.Keys) > 0 {
+		next = &page.Keys[len(page.Keys)-1]
+	}
+	setRevision(w, page.Revision)
+	return map[string]any{"keys": page.Keys, "next": next, "revision": page.Revision}, nil
+}
+
+func (h *Handler) compact(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req struct {
+		Revision int64 `json:"revision"`
+	}
+	if err := h.decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Revision < 1 {
+		return nil, badRequest("invalid_revision", "revision %d: give the store revision to compact to (>= 1)", req.Revision)
+	}
+	res, err := h.propose(r, kv.Compact{Revision: req.Revision})
+	if err != nil {
+		return nil, err
+	}
+	st, err := h.store.Status()
+	if err != nil {
+		return nil, err
+	}
+	setRevision(w, res.Revision)
+	return map[string]any{"revision": res.Revision, "compacted_revision": st.CompactedRevision}, nil
+}
+
+// retentionJSON is the retention policy on the wire; durations are Go duration strings.
+type retentionJSON struct {
+	KeepRevs     int    `json:"keep_revs"`
+	KeepDuration string `json:"keep_duration"`
+}
+
+func toRetentionJSON(p kv.Retention) retentionJSON {
+	d := ""
+	if p.KeepDuration > 0 {
+		d = p.KeepDuration.String()
+	}
+	return retentionJSON{KeepRevs: p.KeepRevs, KeepDuration: d}
+}
+
+func (h *Handler) getRetention(w http.ResponseWriter, r *http.Request) (any, error) {
+	st, err := h.store.Status()
+	if err != nil {
+		return nil, err
+	}
+	return toRetentionJSON(st.Retention), nil
+}
+
+func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req retentionJSON
+	if err := h.decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	var p kv.Retention
+	p.KeepRevs = req.KeepRevs
+	if req.KeepDuration != "" {
+		d, err := time.ParseDuration(req.KeepDuration)
+		if err != nil {
+			return nil, badRequest("invalid_retention", "keep_duration %q: want a duration such as 720h", req.KeepDuration)
+		}
+		p.KeepDuration = d
+	}
+	if p.KeepRevs < 0 || p.KeepDuration < 0 {
+		return nil, badRequest("invalid_retention", "retention values must be >= 0 (0 turns a policy off)")
+	}
+	if _, err := h.propose(r, kv.SetRetention{Policy: p}); err != nil {
+		return nil, err
+	}
+	return toRetentionJSON(p), nil
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {
+	st, err := h.store.Status()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{
+		"version":            h.cfg.Version,
+		"revision":           st.Revision,
+		"compacted_revision": st.CompactedRevision,
+		"applied_index":      st.AppliedIndex,
+		"keys":               st.Keys,
+		"db_size_bytes":      st.DBSizeBytes,
+		"retention":          toRetentionJSON(st.Retention),
+	}
+	if h.cfg.Cluster != nil {
+		cs, err := h.cfg.Cluster.ClusterStatus()
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(clusterJSON(cs))
+		if err != nil {
+			return nil, err
+		}
+		out["raft"] = json.RawMessage(b)
+	}
+	setRevision(w, st.Revision)
+	return out, nil
+}
+
+type memberJSON struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	Voter    bool   `json:"voter"`
+	Leader   bool   `json:"leader"`
+}
+
+func clusterJSON(cs kv.ClusterStatus) map[string]any {
+	members := make([]memberJSON, len(cs.Members))
+	for i, m := range cs.Members {
+		members[i] = memberJSON{ID: m.ID, RaftAddr: m.RaftAddr, Voter: m.Voter, Leader: m.Leader}
+	}
+	return map[string]any{
+		"node_id": cs.NodeID, "state": cs.State, "leader_id": cs.LeaderID, "leader_addr": cs.LeaderAddr,
+		"term": cs.Term, "commit_index": cs.CommitIndex, "applied_index": cs.AppliedIndex,
+		"last_log_index": cs.LastLogIndex, "members": members,
+	}
+}
