@@ -21,7 +21,7 @@ func meta(kv ...any) map[string]any {
 }
 
 // queryNodes asks QUERY_NODES over c and returns the matching client ids, sorted.
-func queryNodes(t *testing.T, c *rawClient, q any) []string {
+func queryNodes(t testing.TB, c *rawClient, q any) []string {
 	t.Helper()
 	c.send(map[string]any{"op": 4, "t": "QUERY_NODES", "d": q})
 	m := c.expect(4)
