@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mahou-go/mahou/kv/kvhttp"
+	"github.com/mahou-go/mahou/kv/raftnode"
 	"github.com/mahou-go/mahou/kv/server"
 )
 
@@ -46,6 +48,9 @@ CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
 	fl.IntVar(&f.cfg.Limits.MaxValueBytes, "max-value-bytes", 0, "largest value accepted (default 1.5 MiB)")
 	fl.IntVar(&f.cfg.Limits.MaxKeyBytes, "max-key-bytes", 0, "longest key accepted (default 4096)")
 	fl.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 0, "largest JSON request body (default 4 MiB)")
+	fl.DurationVar(&f.cfg.WatchProgressInterval, "watch-progress-interval", kvhttp.DefaultWatchProgressInterval, "how often an idle watch gets a progress event")
+	fl.DurationVar(&f.cfg.Raft.HeartbeatTimeout, "heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "raft heartbeat timeout (lower for faster failover on a fast network)")
+	fl.DurationVar(&f.cfg.Raft.ElectionTimeout, "election-timeout", raftnode.DefaultElectionTimeout, "raft election timeout")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd
@@ -62,6 +67,9 @@ func (f *serveFlags) run(ctx context.Context) error {
 		handler = slog.NewJSONHandler(os.Stderr, opts)
 	}
 	cfg := f.cfg
+	if cfg.Raft.LeaderLeaseTimeout == 0 {
+		cfg.Raft.LeaderLeaseTimeout = min(raftnode.DefaultLeaderLeaseTimeout, cfg.Raft.HeartbeatTimeout)
+	}
 	cfg.Logger = slog.New(handler)
 	cfg.Version = version
 	s, err := server.New(cfg)

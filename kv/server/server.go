@@ -45,6 +45,8 @@ type Config struct {
 	Limits kv.Limits
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
+	// WatchProgressInterval is how often an idle watch gets a progress event.
+	WatchProgressInterval time.Duration
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are the HTTP server's timeouts. There is no
 	// write timeout: watches stream for as long as the client stays.
 	ReadHeaderTimeout time.Duration
@@ -147,7 +149,7 @@ func (s *Server) Open() error {
 		return err
 	}
 	h, err := kvhttp.New(kvhttp.Config{Store: s.node, Cluster: s.node, Limits: s.cfg.Limits,
-		MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Registry: reg, Version: s.cfg.Version})
+		MaxBodyBytes: s.cfg.MaxBodyBytes, WatchProgressInterval: s.cfg.WatchProgressInterval, Logger: s.log, Registry: reg, Version: s.cfg.Version})
 	if err != nil {
 		s.closeNode()
 		return err
