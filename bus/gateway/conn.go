@@ -118,7 +118,7 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 
 // fatal queues an op 8 error and asks for a close with code 1000 once it is written.
 func (c *conn) fatal(msg string, extra any) {
-	c.srv.metrics.errors.WithLabelValues("8").Inc()
+	c.srv.metrics.fatalSent.Inc()
 	c.log.Info("closing with op 8", "error", msg, "app", c.key.App, "client", c.key.ID)
 	c.send(c.errorFrame(opError, msg, extra))
 	c.closeWith(websocket.StatusNormalClosure, "")
@@ -137,11 +137,9 @@ func (c *conn) writeLoop() {
 		closing, code, why := c.closing, c.closeCode, c.closeWhy
 		c.mu.Unlock()
 		if code != websocket.StatusPolicyViolation {
-			for i := range batch {
-				if err := c.write(batch[i]); err != nil {
-					c.writeFailed(err)
-					return
-				}
+			if err := c.writeBatch(batch); err != nil {
+				c.writeFailed(err)
+				return
 			}
 		}
 		clear(batch)
@@ -152,24 +150,28 @@ func (c *conn) writeLoop() {
 	}
 }
 
-func (c *conn) write(o outbound) error {
-	b, err := c.encode(o)
-	if err != nil {
-		// A value the encoding cannot express: log it and skip the frame rather than
-		// dropping the connection.
-		c.log.Error("cannot encode frame", "error", err)
-		return nil
-	}
+// writeBatch writes what was queued, within one WriteTimeout for the whole batch: a client
+// that cannot take a batch (at most OutboundFrames frames) in that time is a slow consumer.
+func (c *conn) writeBatch(batch []outbound) error {
 	typ := websocket.MessageText
 	if c.enc.Binary() {
 		typ = websocket.MessageBinary
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
 	defer cancel()
-	if err := c.ws.Write(ctx, typ, b); err != nil {
-		return err
+	for _, o := range batch {
+		b, err := c.encode(o)
+		if err != nil {
+			// A value the encoding cannot express: log it and skip the frame rather than
+			// dropping the connection.
+			c.log.Error("cannot encode frame", "error", err)
+			continue
+		}
+		if err := c.ws.Write(ctx, typ, b); err != nil {
+			return err
+		}
+		c.srv.metrics.framesOut.Inc()
 	}
-	c.srv.metrics.framesOut.Inc()
 	return nil
 }
 

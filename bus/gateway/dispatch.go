@@ -28,9 +28,9 @@ func dispatchTable() map[string]dispatchFunc {
 // metadata; an event with no handler gets the original's "invalid dispatch payload".
 func (c *conn) dispatch(m map[string]any) {
 	t, _ := m["t"].(string)
-	c.srv.metrics.dispatches.WithLabelValues(eventLabel(t)).Inc()
+	c.srv.metrics.dispatched(t).Inc()
 	if c.restricted && t != "UPDATE_METADATA" {
-		c.srv.metrics.errors.WithLabelValues("3").Inc()
+		c.srv.metrics.invalidSent.Inc()
 		c.send(c.frame(opInvalid, map[string]any{"error": restrictedDispatch(m["t"])}))
 		return
 	}
@@ -40,16 +40,6 @@ func (c *conn) dispatch(m map[string]any) {
 		return
 	}
 	h(c, m, m["d"])
-}
-
-// eventLabel bounds the metric's label values to the known events.
-func eventLabel(t string) string {
-	switch t {
-	case "UPDATE_METADATA", "SEND", "BROADCAST", "QUERY_NODES", "QUEUE", "QUEUE_REQUEST",
-		"QUEUE_REQUEST_CANCEL", "QUEUE_ACK":
-		return t
-	}
-	return "other"
 }
 
 // invalidDispatchInfo is the extra_info of "invalid dispatch payload": the frame as the
@@ -105,7 +95,7 @@ func routed(mode query.Mode) dispatchFunc {
 		for _, tg := range targets {
 			tg.Recipient.Deliver(delivery)
 		}
-		c.srv.metrics.deliveries.WithLabelValues(t).Add(float64(len(targets)))
+		c.srv.metrics.delivered(t).Add(float64(len(targets)))
 		c.srv.metrics.routeSeconds.Observe(time.Since(start).Seconds())
 	}
 }

@@ -76,7 +76,7 @@ func (c *conn) errorFrame(op int, msg any, extra any) wire.Frame {
 
 // invalid sends op 3; the connection stays open.
 func (c *conn) invalid(msg any, extra any) {
-	c.srv.metrics.errors.WithLabelValues("3").Inc()
+	c.srv.metrics.invalidSent.Inc()
 	c.send(c.errorFrame(opInvalid, msg, extra))
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 
 	"github.com/coder/websocket"
 
@@ -30,7 +29,7 @@ func (c *conn) readLoop(ctx context.Context) {
 	for {
 		typ, data, err := c.readFrame(ctx)
 		if errors.Is(err, errFrameTooLarge) {
-			c.srv.metrics.errors.WithLabelValues("8").Inc()
+			c.srv.metrics.fatalSent.Inc()
 			c.send(c.errorFrame(opError, fmt.Sprintf(errFrameTooBig, c.srv.cfg.MaxFrameBytes), nil))
 			c.closeWith(websocket.StatusMessageTooBig, "frame too large")
 			return
@@ -85,7 +84,7 @@ func (c *conn) handle(typ websocket.MessageType, data []byte) bool {
 		c.fatal(errUnrecoverable, nil)
 		return false
 	}
-	c.srv.metrics.framesIn.WithLabelValues(strconv.FormatInt(op, 10)).Inc()
+	c.srv.metrics.frameIn(op).Inc()
 	if !c.identified {
 		if op != opIdentify {
 			c.fatal(errNotIdentified, nil)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -22,7 +24,18 @@ type metrics struct {
 	authRateLimited prometheus.Counter
 	rejected        *prometheus.CounterVec
 	routeSeconds    prometheus.Histogram
+
+	// Children resolved once, so the hot path does no label lookups.
+	framesInByOp  [opError + 2]prometheus.Counter // ops 0-8, then "other"
+	dispatchByT   map[string]prometheus.Counter   // read-only after newMetrics
+	deliveriesByT map[string]prometheus.Counter   // read-only after newMetrics
+	invalidSent   prometheus.Counter
+	fatalSent     prometheus.Counter
 }
+
+// eventLabels are the dispatch event types metrics are kept for; others count as "other".
+var eventLabels = []string{"UPDATE_METADATA", "SEND", "BROADCAST", "QUERY_NODES", "QUEUE",
+	"QUEUE_REQUEST", "QUEUE_REQUEST_CANCEL", "QUEUE_ACK", "CLIENT_CONNECTED", "CLIENT_DISCONNECTED", "other"}
 
 func newMetrics() *metrics {
 	r := prometheus.NewRegistry()
@@ -60,5 +73,41 @@ func newMetrics() *metrics {
 		m.noRoute, m.errors, m.slowConsumers, m.authFailures, m.authRateLimited, m.rejected,
 		m.routeSeconds, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for op := range m.framesInByOp {
+		label := strconv.Itoa(op)
+		if op > opError {
+			label = "other"
+		}
+		m.framesInByOp[op] = m.framesIn.WithLabelValues(label)
+	}
+	m.dispatchByT = make(map[string]prometheus.Counter, len(eventLabels))
+	m.deliveriesByT = make(map[string]prometheus.Counter, len(eventLabels))
+	for _, t := range eventLabels {
+		m.dispatchByT[t] = m.dispatches.WithLabelValues(t)
+		m.deliveriesByT[t] = m.deliveries.WithLabelValues(t)
+	}
+	m.invalidSent = m.errors.WithLabelValues("3")
+	m.fatalSent = m.errors.WithLabelValues("8")
 	return m
+}
+
+func (m *metrics) frameIn(op int64) prometheus.Counter {
+	if op < 0 || op > opError {
+		return m.framesInByOp[opError+1]
+	}
+	return m.framesInByOp[op]
+}
+
+func (m *metrics) dispatched(t string) prometheus.Counter {
+	if c, ok := m.dispatchByT[t]; ok {
+		return c
+	}
+	return m.dispatchByT["other"]
+}
+
+func (m *metrics) delivered(t string) prometheus.Counter {
+	if c, ok := m.deliveriesByT[t]; ok {
+		return c
+	}
+	return m.deliveriesByT["other"]
 }

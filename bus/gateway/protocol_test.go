@@ -214,7 +214,9 @@ func TestProtocol_ServerCloseSaysGoodbye(t *testing.T) {
 	if d["reason"] != "server shutting down" {
 		t.Errorf("goodbye reason = %v", d["reason"])
 	}
-	c.expectClosed()
+	if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+		t.Errorf("close code %v, want 1000 after goodbye", code)
+	}
 	if err := <-closed; err != nil {
 		t.Errorf("close: %v", err)
 	}

@@ -133,7 +133,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	for _, c := range conns {
 		c.send(c.frame(opGoodbye, map[string]any{"reason": errServerStopping}))
-		c.closeWith(websocket.StatusGoingAway, errServerStopping)
+		c.closeWith(websocket.StatusNormalClosure, errServerStopping)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -180,22 +180,29 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 			"message": fmt.Sprintf("the server serves at most %d connections; retry later", s.cfg.MaxConnections)})
 		return
 	}
-	defer s.open.Add(-1)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
+		s.open.Add(-1)
 		s.metrics.rejected.WithLabelValues("upgrade").Inc()
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes + 1)
 	c := newConn(s, ws, enc, peerIP(r.RemoteAddr))
 	if !s.track(c) {
+		s.open.Add(-1)
 		ws.Close(websocket.StatusGoingAway, errServerStopping)
 		return
 	}
-	defer s.untrack(c)
-	s.metrics.connections.Inc()
-	defer s.metrics.connections.Dec()
-	c.serve(context.Background())
+	// The connection is hijacked: the read loop runs in a goroutine of its own, owned by the
+	// server (connWG), so that the HTTP server's goroutine, its request and its stack are
+	// released for the connection's lifetime.
+	go func() {
+		defer s.open.Add(-1)
+		defer s.untrack(c)
+		s.metrics.connections.Inc()
+		defer s.metrics.connections.Dec()
+		c.serve(context.Background())
+	}()
 }
 
 func (s *Server) track(c *conn) bool {
@@ -251,7 +258,7 @@ func (s *Server) announce(event, app string) {
 	for _, t := range targets {
 		t.Recipient.Deliver(d)
 	}
-	s.metrics.deliveries.WithLabelValues(event).Add(float64(len(targets)))
+	s.metrics.delivered(event).Add(float64(len(targets)))
 }
 
 // queryClients returns the clients q targets, as /api/v1/query shows them: the whole match set,
