@@ -27,6 +27,7 @@ type config struct {
 	window    int64
 	encoding  string
 	queries   string
+	nats      string
 }
 
 func main() {
@@ -40,9 +41,15 @@ func main() {
 	flag.Int64Var(&cfg.window, "window", 512, "most messages in flight (sent, not yet received)")
 	flag.StringVar(&cfg.encoding, "encoding", "json", "json or msgpack")
 	flag.StringVar(&cfg.queries, "queries", "app-only,2-op", "comma-separated queries to run: app-only, 2-op")
+	flag.StringVar(&cfg.nats, "nats", "", "measure a NATS server at this URL instead (queue groups; --server-pid is then NATS's pid)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, cfg)
+	var err error
+	if cfg.nats != "" {
+		err = runNATS(ctx, cfg)
+	} else {
+		err = run(ctx, cfg)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "singyeong-bench:", err)
@@ -135,12 +142,16 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	pad := strings.Repeat("x", max(cfg.payload-40, 0))
 	for _, name := range strings.Split(cfg.queries, ",") {
 		q, ok := queries[name]
 		if !ok {
 			return fmt.Errorf("unknown query %q", name)
 		}
-		if err := measure(ctx, cfg, name, q, senders, st); err != nil {
+		send := func(ctx context.Context, i int) error {
+			return senders[i].Send(ctx, q, map[string]any{"t": time.Now().UnixNano(), "pad": pad}, nil)
+		}
+		if err := measure(ctx, cfg, name, len(senders), send, st); err != nil {
 			return err
 		}
 	}
@@ -192,17 +203,20 @@ func closeAll(cs []*singyeong.Client) {
 	}
 }
 
-// measure sends as fast as the window allows for cfg.duration and reports what arrived.
-func measure(ctx context.Context, cfg config, name string, q map[string]any, senders []*singyeong.Client, st *stats) error {
+// sendFunc sends one message, stamped with the current time, from sender i.
+type sendFunc func(ctx context.Context, i int) error
+
+// measure sends as fast as the window allows for cfg.duration from senders goroutines and
+// reports what arrived.
+func measure(ctx context.Context, cfg config, name string, senders int, send sendFunc, st *stats) error {
 	st.hist.Store(new(histogram))
-	pad := strings.Repeat("x", max(cfg.payload-40, 0))
 	var sent atomic.Int64
 	base := st.received.Load()
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
 	var wg sync.WaitGroup
-	errs := make(chan error, len(senders))
-	for _, s := range senders {
+	errs := make(chan error, senders)
+	for i := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -214,8 +228,7 @@ func measure(ctx context.Context, cfg config, name string, q map[string]any, sen
 					return
 				}
 				sent.Add(1)
-				payload := map[string]any{"t": time.Now().UnixNano(), "pad": pad}
-				if err := s.Send(ctx, q, payload, nil); err != nil {
+				if err := send(ctx, i); err != nil {
 					errs <- err
 					return
 				}
