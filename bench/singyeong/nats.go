@@ -35,23 +35,9 @@ func runNATS(ctx context.Context, cfg config) error {
 			c.Close()
 		}
 	}()
-	for i := range cfg.clients {
-		c, err := nats.Connect(cfg.nats, nats.Name("r"+strconv.Itoa(i)))
-		if err != nil {
-			return fmt.Errorf("connect receiver %d: %w", i, err)
-		}
-		conns = append(conns, c)
-		if _, err := c.QueueSubscribe(natsSubjects["app-only"], "bench", handler); err != nil {
-			return err
-		}
-		if i%8 == 3 && i%100 < 50 {
-			if _, err := c.QueueSubscribe(natsSubjects["2-op"], "bench", handler); err != nil {
-				return err
-			}
-		}
-		if err := c.Flush(); err != nil {
-			return err
-		}
+	conns, err := subscribeNATS(cfg, handler)
+	if err != nil {
+		return err
 	}
 	runtime.GC()
 	rssServer1, rssSelf1 := rss(cfg.serverPID), rss(os.Getpid())
@@ -84,4 +70,29 @@ func runNATS(ctx context.Context, cfg config) error {
 		}
 	}
 	return nil
+}
+
+// subscribeNATS connects one NATS connection per receiver and subscribes it to the queue
+// groups of natsSubjects.
+func subscribeNATS(cfg config, handler nats.MsgHandler) ([]*nats.Conn, error) {
+	var conns []*nats.Conn
+	for i := range cfg.clients {
+		c, err := nats.Connect(cfg.nats, nats.Name("r"+strconv.Itoa(i)))
+		if err != nil {
+			return conns, fmt.Errorf("connect receiver %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		if _, err := c.QueueSubscribe(natsSubjects["app-only"], "bench", handler); err != nil {
+			return conns, err
+		}
+		if i%8 == 3 && i%100 < 50 {
+			if _, err := c.QueueSubscribe(natsSubjects["2-op"], "bench", handler); err != nil {
+				return conns, err
+			}
+		}
+		if err := c.Flush(); err != nil {
+			return conns, err
+		}
+	}
+	return conns, nil
 }

@@ -221,3 +221,39 @@ func TestProtocol_ServerCloseSaysGoodbye(t *testing.T) {
 		t.Errorf("close: %v", err)
 	}
 }
+
+// TestProtocol_FragmentedMessages sends each frame split into one-byte websocket fragments:
+// the server must reassemble them into one message before decoding.
+func TestProtocol_FragmentedMessages(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
+		c := dial(t, srv.Addr(), enc)
+		c.expect(0)
+		fragmented := func(v any) {
+			t.Helper()
+			b, err := wire.Encode(enc, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			w, err := c.ws.Writer(ctx, c.frameType())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range b {
+				if _, err := w.Write(b[i : i+1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fragmented(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "frag-" + string(enc)}})
+		c.expect(2)
+		fragmented(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": map[string]any{"application": "frag-" + string(enc)}, "payload": "whole"}})
+		if got := c.expect(4)["d"].(map[string]any)["payload"]; got != "whole" {
+			t.Errorf("got payload %v", got)
+		}
+	})
+}

@@ -236,3 +236,22 @@ func FuzzDecodeETF(f *testing.F) {
 	f.Add([]byte{131, 110, 8, 0, 0, 0, 0, 0, 0, 0, 0, 128})
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, wire.ETF, data) })
 }
+
+// TestDecode_EveryPrefix feeds every strict prefix of a valid frame, as a split read would
+// deliver it, and checks each is refused with a decode error, never accepted or a panic.
+func TestDecode_EveryPrefix(t *testing.T) {
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF} {
+		full, err := wire.Encode(enc, sample)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := range len(full) {
+			if _, err := wire.Decode(enc, full[:n], wire.Limits{}); !errors.Is(err, wire.ErrDecode) {
+				t.Errorf("%s: prefix of %d/%d bytes: got %v, want a decode error", enc, n, len(full), err)
+			}
+		}
+		if _, err := wire.Decode(enc, full, wire.Limits{}); err != nil {
+			t.Errorf("%s: full frame: %v", enc, err)
+		}
+	}
+}
