@@ -27,14 +27,15 @@ type conn struct {
 	wake   chan struct{} // capacity 1: the queue has work or the connection is closing
 	done   chan struct{} // closed when the write loop has returned
 
-	// Protocol state, owned by the read loop.
+	// Protocol state, owned by the read loop. key is also read by other goroutines (for logs),
+	// so it is written under mu, once, before the client is registered.
 	identified    bool
 	key           bus.ClientKey
 	restricted    bool
 	lastHeartbeat time.Time
 	unregistered  bool
 
-	mu        sync.Mutex // guards queue, closing, closeCode, closeWhy; taken below Index's lock
+	mu        sync.Mutex // guards queue, closing, closeCode, closeWhy, and writes of key; taken below Index's lock
 	queue     []outbound
 	closing   bool
 	closeCode websocket.StatusCode
@@ -85,10 +86,11 @@ func (c *conn) enqueue(o outbound) bool {
 	if len(c.queue) >= c.srv.cfg.OutboundFrames {
 		c.closing, c.closeCode = true, websocket.StatusPolicyViolation
 		c.closeWhy = "slow consumer"
+		key := c.key
 		c.mu.Unlock()
 		c.srv.metrics.slowConsumers.Inc()
 		c.log.Warn("closing slow consumer", "reason", "outbound queue full",
-			"queued", c.srv.cfg.OutboundFrames, "app", c.key.App, "client", c.key.ID)
+			"queued", c.srv.cfg.OutboundFrames, "app", key.App, "client", key.ID)
 		c.signal()
 		return false
 	}
@@ -96,6 +98,13 @@ func (c *conn) enqueue(o outbound) bool {
 	c.mu.Unlock()
 	c.signal()
 	return true
+}
+
+// clientKey returns the client's key for goroutines other than the read loop.
+func (c *conn) clientKey() bus.ClientKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.key
 }
 
 func (c *conn) signal() {
@@ -119,7 +128,7 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 // fatal queues an op 8 error and asks for a close with code 1000 once it is written.
 func (c *conn) fatal(msg string, extra any) {
 	c.srv.metrics.fatalSent.Inc()
-	c.log.Info("closing with op 8", "error", msg, "app", c.key.App, "client", c.key.ID)
+	c.log.Info("closing with op 8", "error", msg, "app", c.key.App, "client", c.key.ID) // read loop only
 	c.send(c.errorFrame(opError, msg, extra))
 	c.closeWith(websocket.StatusNormalClosure, "")
 }
@@ -187,9 +196,10 @@ func (c *conn) encode(o outbound) ([]byte, error) {
 
 func (c *conn) writeFailed(err error) {
 	if errors.Is(err, context.DeadlineExceeded) {
+		key := c.clientKey()
 		c.srv.metrics.slowConsumers.Inc()
 		c.log.Warn("closing slow consumer", "reason", "write timed out", "timeout", c.srv.cfg.WriteTimeout,
-			"app", c.key.App, "client", c.key.ID)
+			"app", key.App, "client", key.ID)
 	} else if !isClosed(err) {
 		c.log.Debug("write failed", "error", err)
 	}

@@ -141,7 +141,10 @@ func (c *conn) identify(raw any) bool {
 		c.fatal(alreadyRegistered(client.Key), nil)
 		return false
 	}
-	c.identified, c.key, c.restricted = true, client.Key, restricted
+	c.mu.Lock()
+	c.key = client.Key
+	c.mu.Unlock()
+	c.identified, c.restricted = true, restricted
 	c.srv.metrics.clients.Inc()
 	c.log.Debug("identified", "app", app, "client", id, "restricted", restricted)
 	c.send(c.frame(opReady, map[string]any{"client_id": id, "restricted": restricted}))
