@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -136,5 +137,19 @@ func TestREST_BodyTooLarge(t *testing.T) {
 	resp := post(t, "http://"+srv.Addr()+"/api/v1/query", "", "", `{"application":"`+strings.Repeat("x", 100)+`"}`)
 	if got := body(t, resp).(map[string]any); resp.StatusCode != 413 || got["error"] != "body_too_large" {
 		t.Errorf("got %d %v, want 413 body_too_large", resp.StatusCode, got)
+	}
+}
+
+func TestPeerIP_IPv6Format(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	ln.Close()
+	srv := startServer(t, func(c *gateway.Config) { c.Addr = "[::1]:0" })
+	c := connect(t, srv, wire.JSON, "v6", "c", nil)
+	q := map[string]any{"application": "v6", "ops": []any{cmp("/ip", "$eq", "0000:0000:0000:0000:0000:0000:0000:0001")}}
+	if got := queryNodes(t, c, q); len(got) != 1 {
+		t.Errorf("ip of a [::1] peer: got no match for the original's 8-group form")
 	}
 }
