@@ -20,6 +20,7 @@ import (
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
+	sock   *batchConn // the socket under ws, to write a batch of frames at once
 	enc    wire.Encoding
 	peerIP string
 	log    *slog.Logger
@@ -51,10 +52,11 @@ type outbound struct {
 
 var _ bus.Recipient = (*conn)(nil)
 
-func newConn(srv *Server, ws *websocket.Conn, enc wire.Encoding, peerIP string) *conn {
+func newConn(srv *Server, ws *websocket.Conn, sock *batchConn, enc wire.Encoding, peerIP string) *conn {
 	c := &conn{
 		srv:    srv,
 		ws:     ws,
+		sock:   sock,
 		enc:    enc,
 		peerIP: peerIP,
 		log:    srv.log.With("peer", peerIP, "encoding", string(enc)),
@@ -159,8 +161,9 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeBatch writes what was queued, within one WriteTimeout for the whole batch: a client
-// that cannot take a batch (at most OutboundFrames frames) in that time is a slow consumer.
+// writeBatch writes what was queued as one socket write, within one WriteTimeout for the whole
+// batch: a client that cannot take a batch (at most OutboundFrames frames) in that time is a
+// slow consumer.
 func (c *conn) writeBatch(batch []outbound) error {
 	typ := websocket.MessageText
 	if c.enc.Binary() {
@@ -168,6 +171,7 @@ func (c *conn) writeBatch(batch []outbound) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
 	defer cancel()
+	c.sock.begin()
 	for _, o := range batch {
 		b, err := c.encode(o)
 		if err != nil {
@@ -177,9 +181,17 @@ func (c *conn) writeBatch(batch []outbound) error {
 			continue
 		}
 		if err := c.ws.Write(ctx, typ, b); err != nil {
+			_ = c.sock.flush(c.srv.cfg.WriteTimeout) // the write error is the one to report
 			return err
 		}
 		c.srv.metrics.framesOut.Inc()
+	}
+	if err := c.sock.flush(c.srv.cfg.WriteTimeout); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return context.DeadlineExceeded
+		}
+		return err
 	}
 	return nil
 }

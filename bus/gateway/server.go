@@ -180,14 +180,15 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 			"message": fmt.Sprintf("the server serves at most %d connections; retry later", s.cfg.MaxConnections)})
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
-	if err != nil {
+	bw := &batchingWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(bw, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
+	if err != nil || bw.conn == nil {
 		s.open.Add(-1)
 		s.metrics.rejected.WithLabelValues("upgrade").Inc()
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes + 1)
-	c := newConn(s, ws, enc, peerIP(r.RemoteAddr))
+	c := newConn(s, ws, bw.conn, enc, peerIP(r.RemoteAddr))
 	if !s.track(c) {
 		s.open.Add(-1)
 		ws.Close(websocket.StatusGoingAway, errServerStopping)
