@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -84,5 +86,20 @@ func (w *batchingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &batchConn{Conn: nc}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
+	// Smaller buffers than net/http's 4 KiB ones: an idle connection should cost little, a
+	// batch is buffered by batchConn anyway, and larger reads bypass the buffer. Bytes the
+	// HTTP server had already read stay in front of the socket.
+	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	var r io.Reader = w.conn
+	if len(buffered) > 0 {
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), w.conn)
+	}
+	rw := bufio.NewReadWriter(bufio.NewReaderSize(r, readBufferSize), bufio.NewWriterSize(w.conn, writeBufferSize))
+	return w.conn, rw, nil
 }
+
+// Buffer sizes of a websocket connection.
+const (
+	readBufferSize  = 2048
+	writeBufferSize = 1024
+)
