@@ -61,7 +61,11 @@ func TestClient_Fork(t *testing.T) {
 	if p1.Target.IsPrefix() || p1.Target.String() != "app/a" || p1.FromRevision != 1 {
 		t.Fatalf("got second point %+v, want key app/a from revision 1", p1)
 	}
+}
 
+func TestClient_ForkErrors(t *testing.T) {
+	c, ctx := setup(t)
+	mustPut(t, c, ctx, "app/a", "a0", nil)
 	errCases := []struct {
 		name   string
 		req    crush.ForkRequest

@@ -15,14 +15,19 @@ import (
 // waitFor bounds every wait of these tests.
 const waitFor = 10 * time.Second
 
-// startServer runs a single crush node on 127.0.0.1:0 and waits until it is ready.
-func startServer(t testing.TB) *server.Server {
+// startServer runs a single crush node on 127.0.0.1:0 and waits until it is ready; tune
+// changes its configuration first.
+func startServer(t testing.TB, tune ...func(*server.Config)) *server.Server {
 	t.Helper()
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		Addr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", DataDir: t.TempDir(), Version: "test",
 		Raft: raftnode.Config{HeartbeatTimeout: 100 * time.Millisecond, ElectionTimeout: 100 * time.Millisecond,
 			LeaderLeaseTimeout: 50 * time.Millisecond},
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

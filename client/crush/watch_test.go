@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mahou-go/mahou/client/crush"
+	"github.com/mahou-go/mahou/kv/server"
 )
 
 // watchProxy forwards to a server and records the Last-Event-ID of every watch request; its
@@ -188,6 +189,28 @@ func TestClient_WatchFromRevision(t *testing.T) {
 	}
 	for _, err := range c.Watch(ctx, &crush.WatchOptions{Key: "k", Prefix: "x"}) {
 		apiError(t, err, 400, "invalid_target")
+	}
+}
+
+func TestClient_WatchProgress(t *testing.T) {
+	s := startServer(t, func(cfg *server.Config) { cfg.WatchProgressInterval = 20 * time.Millisecond })
+	c := newClient(t, s.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	mustPut(t, c, ctx, "a", "1", nil)
+	mustPut(t, c, ctx, "b", "2", nil)
+	var got []string
+	for ev, err := range c.Watch(ctx, &crush.WatchOptions{Key: "a", FromRevision: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %d", ev.Type, ev.Revision))
+		if ev.Type == "progress" {
+			break
+		}
+	}
+	if want := []string{"put 1", "progress 2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q: the progress event says every change up to revision 2 was sent", got, want)
 	}
 }
 
