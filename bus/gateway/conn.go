@@ -127,8 +127,11 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 	c.signal()
 }
 
-// fatal queues an op 8 error and asks for a close with code 1000 once it is written.
+// fatal deregisters the client, queues an op 8 error and asks for a close with code 1000 once
+// it is written. Deregistering first means that a client that sees the close and reconnects
+// with the same id is never refused as already registered. Read loop only.
 func (c *conn) fatal(msg string, extra any) {
+	c.unregister()
 	c.srv.metrics.fatalSent.Inc()
 	c.log.Info("closing with op 8", "error", msg, "app", c.key.App, "client", c.key.ID) // read loop only
 	c.send(c.errorFrame(opError, msg, extra))

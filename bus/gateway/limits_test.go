@@ -205,7 +205,7 @@ func TestLimits_SlowConsumerIsClosed(t *testing.T) {
 	}
 	s := connect(t, srv, wire.JSON, "sender", "s", nil)
 	eventually(t, func() bool { return len(queryNodes(t, s, map[string]any{"application": "slow"})) == 1 })
-	payload := strings.Repeat("x", 64<<10)
+	payload := strings.Repeat("x", 256<<10)
 	eventually(t, func() bool {
 		for range 20 {
 			send(s, "SEND", map[string]any{"application": "slow", "droppable": true}, payload, nil)

@@ -2,49 +2,14 @@ package wire
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/mahou-go/mahou/bus/etf"
 )
-
-// decodeJSON decodes one JSON value. Syntax errors read like Jason's, which the original
-// sends verbatim in op 8.
-func decodeJSON(data []byte, maxDepth int) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, jsonError(data, err)
-	}
-	if rest := data[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		pos := len(data) - len(bytes.TrimLeft(rest, " \t\r\n"))
-		return nil, decodeErr(unexpectedByte(data, pos))
-	}
-	return normalizeJSON(v, 0, maxDepth)
-}
-
-func jsonError(data []byte, err error) error {
-	var syn *json.SyntaxError
-	switch {
-	case errors.As(err, &syn):
-		pos := int(syn.Offset) - 1
-		if pos < 0 || pos >= len(data) {
-			return decodeErr(fmt.Sprintf("unexpected end of input at position %d", len(data)))
-		}
-		return decodeErr(unexpectedByte(data, pos))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return decodeErr(fmt.Sprintf("unexpected end of input at position %d", len(data)))
-	}
-	return decodeErr(err.Error())
-}
 
 // unexpectedByte formats Jason's syntax error: unexpected byte at position 0: 0x78 ("x").
 func unexpectedByte(data []byte, pos int) string {
@@ -54,48 +19,6 @@ func unexpectedByte(data []byte, pos int) string {
 		shown = strconv.Quote(string(rune(c)))
 	}
 	return fmt.Sprintf("unexpected byte at position %d: 0x%X (%s)", pos, c, shown)
-}
-
-// normalizeJSON turns json.Numbers into int64 (no fraction, no exponent, fits) or float64, and
-// enforces the depth limit.
-func normalizeJSON(v any, depth, maxDepth int) (any, error) {
-	if depth > maxDepth {
-		return nil, decodeErr(fmt.Sprintf("nesting deeper than %d levels", maxDepth))
-	}
-	switch x := v.(type) {
-	case json.Number:
-		return jsonNumber(string(x))
-	case []any:
-		for i, e := range x {
-			n, err := normalizeJSON(e, depth+1, maxDepth)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = n
-		}
-	case map[string]any:
-		for k, e := range x {
-			n, err := normalizeJSON(e, depth+1, maxDepth)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = n
-		}
-	}
-	return v, nil
-}
-
-func jsonNumber(s string) (any, error) {
-	if !strings.ContainsAny(s, ".eE") {
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, nil
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) {
-		return nil, decodeErr(fmt.Sprintf("number out of range: %s", s))
-	}
-	return f, nil
 }
 
 // AppendJSON appends the JSON form of v to b. Map keys are sorted; NaN and infinities, which
@@ -147,11 +70,8 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 }
 
 func appendObject(b []byte, m map[string]any) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	var small [8]string
+	keys := sortedKeys(small[:0], m)
 	b = append(b, '{')
 	var err error
 	for i, k := range keys {
@@ -225,4 +145,14 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// sortedKeys appends m's keys to dst, sorted; a small dst on the caller's stack saves an
+// allocation for the small maps frames are made of.
+func sortedKeys(dst []string, m map[string]any) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -256,12 +255,8 @@ func (w *msgpackWriter) writeMap(m map[string]any) error {
 	if err := w.enc.EncodeMapLen(len(m)); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	var small [8]string
+	for _, k := range sortedKeys(small[:0], m) {
 		if err := w.enc.EncodeString(k); err != nil {
 			return err
 		}

@@ -1,11 +1,15 @@
 package wire_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -216,7 +220,60 @@ func FuzzDecodeJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, wire.JSON, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRoundTrip(t, wire.JSON, data)
+		differentialJSON(t, data)
+	})
+}
+
+// differentialJSON checks the decoder against encoding/json on valid UTF-8 input: both accept
+// or both refuse, and what both accept decodes to the same value.
+func differentialJSON(t *testing.T, data []byte) {
+	if !utf8.Valid(data) {
+		return
+	}
+	got, err := wire.Decode(wire.JSON, data, wire.Limits{MaxDepth: 20000})
+	var ref any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	refErr := dec.Decode(&ref)
+	if refErr == nil {
+		var extra any
+		if dec.Decode(&extra) != io.EOF {
+			refErr = errors.New("trailing data")
+		}
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "number out of range") {
+		return
+	}
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("%q: ours %v, encoding/json %v", data, err, refErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, refModel(ref)) {
+		t.Fatalf("%q: ours %#v, encoding/json %#v", data, got, refModel(ref))
+	}
+}
+
+func refModel(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if !strings.ContainsAny(string(x), ".eE") {
+			if i, err := x.Int64(); err == nil {
+				return i
+			}
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i, e := range x {
+			x[i] = refModel(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = refModel(e)
+		}
+	}
+	return v
 }
 
 func FuzzDecodeMsgpack(f *testing.F) {
@@ -253,5 +310,37 @@ func TestDecode_EveryPrefix(t *testing.T) {
 		if _, err := wire.Decode(enc, full, wire.Limits{}); err != nil {
 			t.Errorf("%s: full frame: %v", enc, err)
 		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	frame := wire.Frame{Op: 4, T: "SEND", TS: 1, D: etf.Struct{{Key: "target", Value: nil}, {Key: "nonce", Value: nil},
+		{Key: "payload", Value: map[string]any{"t": int64(1), "pad": strings.Repeat("x", 216)}}}}
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF} {
+		b.Run(string(enc), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := wire.EncodeFrame(enc, frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	v := map[string]any{"op": int64(4), "t": "SEND", "d": map[string]any{
+		"target":  map[string]any{"application": "bench", "ops": []any{map[string]any{"path": "/region", "op": "$eq", "to": map[string]any{"value": "r3"}}}},
+		"payload": map[string]any{"t": int64(1), "pad": strings.Repeat("x", 216)}, "nonce": nil}}
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF} {
+		data, _ := wire.Encode(enc, v)
+		b.Run(string(enc), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := wire.Decode(enc, data, wire.Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
