@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +16,28 @@ import (
 
 	"github.com/mahou-go/mahou/client/crush"
 )
+
+// TestImports keeps the package a pure client: it imports nothing of this module.
+func TestImports(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if strings.Contains(imp.Path.Value, "github.com/mahou-go/mahou/") {
+				t.Errorf("%s imports %s: the client must not import server code", name, imp.Path.Value)
+			}
+		}
+	}
+}
 
 func TestNew(t *testing.T) {
 	cases := []struct {
