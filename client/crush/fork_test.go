@@ -72,7 +72,7 @@ func TestClient_ForkErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"missing source", crush.ForkRequest{From: "default", To: "x", Target: crush.Key("nope")}, 404, "not_found"},
+		{"missing source", crush.ForkRequest{From: "default", To: "x", Target: crush.Key("nope")}, 404, "source_not_found"},
 		{"no target", crush.ForkRequest{From: "default", To: "x"}, 400, "invalid_target"},
 		{"same fork", crush.ForkRequest{From: "dev", To: "dev", Target: crush.Key("app/a")}, 400, "invalid_fork"},
 		{"negative revision", crush.ForkRequest{From: "default", To: "x", Target: crush.Key("app/a"), Revision: -1}, 400, "invalid_revision"},

@@ -77,12 +77,22 @@ func toRetentionJSON(p kv.Retention) retentionJSON {
 	return retentionJSON{KeepRevs: p.KeepRevs, KeepDuration: d}
 }
 
+// retentionResult is the body of the retention routes.
+type retentionResult struct {
+	retentionJSON
+	Revision int64 `json:"revision"`
+}
+
 func (h *Handler) getRetention(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := h.linearize(r); err != nil {
+		return nil, err
+	}
 	st, err := h.store.Status()
 	if err != nil {
 		return nil, err
 	}
-	return toRetentionJSON(st.Retention), nil
+	setRevision(w, st.Revision)
+	return retentionResult{toRetentionJSON(st.Retention), st.Revision}, nil
 }
 
 func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -102,10 +112,12 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request) (any, err
 	if p.KeepRevs < 0 || p.KeepDuration < 0 {
 		return nil, badRequest("invalid_retention", "retention values must be >= 0 (0 turns a policy off)")
 	}
-	if _, err := h.propose(r, kv.SetRetention{Policy: p}); err != nil {
+	res, err := h.propose(r, kv.SetRetention{Policy: p})
+	if err != nil {
 		return nil, err
 	}
-	return toRetentionJSON(p), nil
+	setRevision(w, res.Revision)
+	return retentionResult{toRetentionJSON(p), res.Revision}, nil
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -1,6 +1,7 @@
 package kvhttp
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/mahou-go/mahou/kv"
@@ -79,6 +80,10 @@ func (h *Handler) fork(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	res, err := h.propose(r, kv.Fork{From: req.From, To: req.To, Key: key, Prefix: prefix, IsPrefix: isPrefix,
 		Revision: req.Revision, Force: req.Force})
+	if errors.Is(err, kv.ErrNotFound) {
+		// the same code as a merge from a missing source
+		return nil, kv.ErrSourceNotFound
+	}
 	if err != nil {
 		return nil, err
 	}

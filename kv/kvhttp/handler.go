@@ -117,6 +117,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /readyz", h.instrument("readyz", h.readyz))
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
 	h.mux.HandleFunc("/{path...}", h.instrument("v1", h.v1))
+	// without this, "/v2/" would redirect a v1 key named "v2"
+	h.mux.HandleFunc("/v2", h.instrument("v1", h.v1))
 }
 
 // apiFunc is a v2 handler: it returns a value to encode as JSON, or an error.

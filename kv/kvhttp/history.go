@@ -191,5 +191,6 @@ func (h *Handler) revert(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, err
 	}
 	setRevision(w, res.Revision)
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(res.Rev, 10)))
 	return map[string]any{"key": key, "fork": fork, "rev": res.Rev, "revision": res.Revision, "reverted_to": to}, nil
 }

@@ -64,6 +64,7 @@ func (h *Handler) getKey(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, nil
 	}
 	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		return nil, nil
 	}
@@ -125,5 +126,8 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	setRevision(w, res.Revision)
+	if !purge {
+		w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(res.Rev, 10)))
+	}
 	return map[string]any{"key": key, "fork": fork, "rev": res.Rev, "revision": res.Revision, "purged": purge}, nil
 }

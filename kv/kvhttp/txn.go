@@ -93,9 +93,17 @@ func (h *Handler) txn(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	results := make([]map[string]any, len(res.Txn.Responses))
 	for i, o := range res.Txn.Responses {
-		m := map[string]any{"op": string(o.Type), "key": o.Key, "fork": o.Fork, "rev": o.Rev, "found": o.Found}
-		if o.Type == kv.TxnGet && o.Found {
-			m["record"] = toRecordJSON(o.Record, res.Revision)
+		m := map[string]any{"op": string(o.Type), "key": o.Key, "fork": o.Fork, "rev": o.Rev}
+		switch o.Type {
+		case kv.TxnGet:
+			// found: whether the key exists; record: the key
+			m["found"] = o.Found
+			if o.Found {
+				m["record"] = toRecordJSON(o.Record, res.Revision)
+			}
+		case kv.TxnDelete:
+			// found: whether there was a key to delete
+			m["found"] = o.Found
 		}
 		results[i] = m
 	}

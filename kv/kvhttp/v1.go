@@ -157,6 +157,7 @@ func (h *Handler) v1Get(w http.ResponseWriter, r *http.Request, key, pathFork st
 	}
 	rec, err := h.store.Get(fork, key, kv.At{})
 	if errors.Is(err, kv.ErrNotFound) || err == nil && rec.Deleted {
+		setRevision(w, h.store.Revision())
 		writeJSON(w, http.StatusOK, []any{})
 		return nil
 	}
@@ -242,6 +243,7 @@ func (h *Handler) v1Info(w http.ResponseWriter, r *http.Request, key, pathFork s
 	case err != nil && !errors.Is(err, kv.ErrNotFound):
 		return err
 	}
+	setRevision(w, h.store.Revision())
 	writeJSON(w, http.StatusOK, map[string]any{"key": key, "revision_count": count})
 	return nil
 }
@@ -321,6 +323,7 @@ func (h *Handler) v1Keys(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = page.Keys[len(page.Keys)-1]
 	}
+	setRevision(w, h.store.Revision())
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

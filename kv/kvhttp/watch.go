@@ -101,7 +101,9 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
-	setRevision(w, h.store.Revision())
+	// the stream starts after this revision: a client that must resume before any event or
+	// progress arrives resumes from here
+	setRevision(w, p.from-1)
 	w.WriteHeader(http.StatusOK)
 	progress := time.NewTicker(h.cfg.WatchProgressInterval)
 	defer progress.Stop()
