@@ -166,14 +166,16 @@ func (c *conn) writeLoop() {
 
 // writeBatch writes what was queued as one socket write, within one WriteTimeout for the whole
 // batch: a client that cannot take a batch (at most OutboundFrames frames) in that time is a
-// slow consumer.
+// slow consumer. A write into the buffer does not touch the socket; the library's own control
+// frames (pong, close), which may hold its write lock for a moment, are bounded by its timeouts.
 func (c *conn) writeBatch(batch []outbound) error {
 	typ := websocket.MessageText
 	if c.enc.Binary() {
 		typ = websocket.MessageBinary
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
-	defer cancel()
+	// Inside a batch the library only appends to batchConn's buffer; the deadline applies to
+	// the flush. A context without Done also spares the library a timer per message.
+	ctx := context.Background()
 	c.sock.begin()
 	for _, o := range batch {
 		b, err := c.encode(o)
