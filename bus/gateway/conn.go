@@ -239,22 +239,54 @@ func (c *conn) finish(code websocket.StatusCode, why string) {
 	}
 }
 
-// readFrame reads one message, refusing one larger than MaxFrameBytes with op 8 and a close
-// with code 1009.
-func (c *conn) readFrame(ctx context.Context) (websocket.MessageType, []byte, error) {
+// readBuffers recycles frame buffers: decoders copy what they keep, so a frame's bytes are free
+// once it is handled, and an idle connection holds no read buffer.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBuffer keeps the pool from holding on to the buffer of a rare large frame.
+const maxPooledBuffer = 64 << 10
+
+// readFrame reads one message into a pooled buffer, refusing one larger than MaxFrameBytes
+// (op 8 and a close with code 1009 follow). The caller hands the buffer back with
+// releaseFrame once the frame is handled.
+func (c *conn) readFrame(ctx context.Context) (websocket.MessageType, *[]byte, error) {
 	typ, r, err := c.ws.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	limit := c.srv.cfg.MaxFrameBytes
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return 0, nil, err
+	bp := readBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			*bp = buf
+			releaseFrame(bp)
+			return 0, nil, errFrameTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			*bp = buf
+			releaseFrame(bp)
+			return 0, nil, err
+		}
 	}
-	if int64(len(data)) > limit {
-		return 0, nil, errFrameTooLarge
+	*bp = buf
+	return typ, bp, nil
+}
+
+func releaseFrame(bp *[]byte) {
+	if cap(*bp) > maxPooledBuffer {
+		return
 	}
-	return typ, data, nil
+	*bp = (*bp)[:0]
+	readBuffers.Put(bp)
 }
 
 var errFrameTooLarge = errors.New("frame too large")

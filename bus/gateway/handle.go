@@ -41,7 +41,9 @@ func (c *conn) readLoop(ctx context.Context) {
 			return
 		}
 		c.idle.Reset(c.srv.cfg.IdleTimeout)
-		if !c.handleSafely(typ, data) {
+		goOn := c.handleSafely(typ, *data)
+		releaseFrame(data)
+		if !goOn {
 			return
 		}
 	}
