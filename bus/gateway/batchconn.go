@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -72,8 +71,6 @@ type batchingWriter struct {
 	http.ResponseWriter
 	conn *batchConn
 }
-
-var errNoHijack = errors.New("response writer cannot hijack")
 
 // Hijack implements http.Hijacker.
 func (w *batchingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {

@@ -89,9 +89,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// ErrConfig wraps every configuration error.
-var ErrConfig = errors.New("invalid config")
-
 // Validate reports every broken rule of c at once.
 func (c Config) Validate() error {
 	var errs []error

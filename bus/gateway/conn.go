@@ -289,8 +289,6 @@ func releaseFrame(bp *[]byte) {
 	readBuffers.Put(bp)
 }
 
-var errFrameTooLarge = errors.New("frame too large")
-
 func isClosed(err error) bool {
 	var ce websocket.CloseError
 	return errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) ||

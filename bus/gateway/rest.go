@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,8 +138,6 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 func apiError(code, msg string) map[string]any {
 	return map[string]any{"error": code, "message": msg}
 }
-
-var errEncode = errors.New("encode response")
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := wire.AppendJSON(nil, v)

@@ -69,9 +69,6 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// ErrServerState means Start was called twice or after Close.
-var ErrServerState = errors.New("server already started or closed")
-
 // Start creates the data directory, listens on Config.Addr and serves in the background.
 func (s *Server) Start() error {
 	s.mu.Lock()
