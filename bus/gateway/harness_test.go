@@ -254,3 +254,13 @@ func write(tb testing.TB, ws *websocket.Conn, b []byte) {
 		tb.Fatal(err)
 	}
 }
+
+// httpGetErr GETs /healthz and returns the response, or nil when nothing answers.
+func httpGetErr(addr string) *http.Response {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	return resp
+}
