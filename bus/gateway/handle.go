@@ -29,6 +29,7 @@ func (c *conn) readLoop(ctx context.Context) {
 	for {
 		typ, data, err := c.readFrame(ctx)
 		if errors.Is(err, errFrameTooLarge) {
+			c.unregister()
 			c.srv.metrics.fatalSent.Inc()
 			c.send(c.errorFrame(opError, fmt.Sprintf(errFrameTooBig, c.srv.cfg.MaxFrameBytes), nil))
 			c.closeWith(websocket.StatusMessageTooBig, "frame too large")
