@@ -13,8 +13,8 @@ import (
 // ({op, t, d, ts}); d is m["d"]. It answers errors with op 3 and never closes the connection.
 type dispatchFunc func(c *conn, m map[string]any, d any)
 
-// dispatchTable maps an event type to its handler. Queues (QUEUE, QUEUE_REQUEST, ...) join
-// the table as handlers of their own; until then they are unknown events.
+// dispatchTable maps an event type to its built-in handler. Other events (the queue events,
+// say) join the table through Server.Handle; until then they are unknown events.
 func dispatchTable() map[string]dispatchFunc {
 	return map[string]dispatchFunc{
 		"UPDATE_METADATA": (*conn).updateMetadata,

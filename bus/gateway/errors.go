@@ -8,6 +8,8 @@ var (
 	ErrConfig = errors.New("invalid config")
 	// ErrServerState means Start was called twice or after Close.
 	ErrServerState = errors.New("server already started or closed")
+	// ErrBuiltinEvent means Handle was asked to replace a built-in dispatch event.
+	ErrBuiltinEvent = errors.New("built-in dispatch event")
 
 	errFrameTooLarge = errors.New("frame too large")
 	errNoHijack      = errors.New("response writer cannot hijack")

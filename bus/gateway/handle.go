@@ -152,6 +152,7 @@ func (c *conn) identify(raw any) bool {
 	c.log.Debug("identified", "app", app, "client", id, "restricted", restricted)
 	c.send(c.frame(opReady, map[string]any{"client_id": id, "restricted": restricted}))
 	c.srv.announce("CLIENT_CONNECTED", app)
+	c.srv.presenceChanged(client.Key, true)
 	return true
 }
 
@@ -256,5 +257,6 @@ func (c *conn) unregister() {
 	if c.srv.index.Remove(c.key, c) {
 		c.srv.metrics.clients.Dec()
 		c.srv.announce("CLIENT_DISCONNECTED", c.key.App)
+		c.srv.presenceChanged(c.key, false)
 	}
 }

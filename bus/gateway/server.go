@@ -27,7 +27,8 @@ type Server struct {
 	index     *query.Index
 	metrics   *metrics
 	authLimit *failureLimiter
-	dispatch  map[string]dispatchFunc
+	dispatch  map[string]dispatchFunc     // built before Start, read-only after
+	presence  []func(bus.ClientKey, bool) // built before Start, read-only after
 	httpSrv   *http.Server
 	ready     atomic.Bool
 	open      atomic.Int64 // websocket connections being served
