@@ -136,7 +136,8 @@ func writeTTTable(w io.Writer, res *ttResults, rounds int) {
 		{"sequential durable writes/s while writing the revs", "", e.writes, k.writes, "ops"},
 	}
 	for _, r := range rows {
-		better := ratio(r.e, r.k, e.ok && k.ok && r.k > 0)
+		// a zero (etcd's preallocated WAL did not grow) has no meaningful ratio
+		better := ratio(r.e, r.k, e.ok && k.ok && r.k > 0 && r.e > 0)
 		if r.unit == "ops" {
 			better = ratio(r.k, r.e, e.ok && k.ok)
 		}
