@@ -24,6 +24,8 @@ const (
 	KindCompact        CommandKind = 7
 	KindSetRetention   CommandKind = 8
 	KindApplyRetention CommandKind = 9
+	KindSetMember      CommandKind = 10
+	KindRemoveMember   CommandKind = 11
 )
 
 // Proposal is a command with the leader's clock reading.
@@ -179,6 +181,25 @@ type SetRetention struct {
 
 // ApplyRetention compacts according to the stored policy, using the proposal time as "now".
 type ApplyRetention struct{}
+
+// SetMember records a cluster member's API address and whether it should be a voter, so every
+// node can forward to the leader and the leader can promote members once they caught up.
+type SetMember struct {
+	ID        string
+	APIAddr   string
+	WantVoter bool
+}
+
+// RemoveMember forgets a member.
+type RemoveMember struct {
+	ID string
+}
+
+// Kind implements Command.
+func (SetMember) Kind() CommandKind { return KindSetMember }
+
+// Kind implements Command.
+func (RemoveMember) Kind() CommandKind { return KindRemoveMember }
 
 // Kind implements Command.
 func (Put) Kind() CommandKind { return KindPut }

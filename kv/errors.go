@@ -23,6 +23,8 @@ var (
 	ErrNotLeader          = errors.New("not the leader")
 	ErrUnavailable        = errors.New("store unavailable")
 	ErrTooManyKeys        = errors.New("too many keys in one command")
+	ErrNotMember          = errors.New("this node is not a member of the cluster")
+	ErrUnknownMember      = errors.New("no such member")
 )
 
 // PreconditionError reports a failed If-Match / If-None-Match.

@@ -1,6 +1,9 @@
 package kv
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // Reader reads committed state. Implementations are safe for concurrent use and never return
 // data that is not yet durable.
@@ -48,8 +51,23 @@ type Store interface {
 type Member struct {
 	ID       string
 	RaftAddr string
-	Voter    bool
-	Leader   bool
+	// APIAddr is the member's HTTP API address, as it registered it ("" until it did).
+	APIAddr string
+	Voter   bool
+	// WantVoter is set for members that become voters once they caught up.
+	WantVoter bool
+	Leader    bool
+	// Reachable, State and AppliedIndex are what the member answered when asked for its status.
+	Reachable    bool
+	State        string
+	AppliedIndex uint64
+}
+
+// MemberRecord is a member as the replicated registry stores it.
+type MemberRecord struct {
+	ID        string
+	APIAddr   string
+	WantVoter bool
 }
 
 // ClusterStatus is a replica's view of replication.
@@ -65,7 +83,18 @@ type ClusterStatus struct {
 	Members      []Member
 }
 
-// Cluster reports on replication.
+// Cluster reports on and changes replication.
 type Cluster interface {
-	ClusterStatus() (ClusterStatus, error)
+	// ClusterStatus is this node's view; with askMembers, each member's answer to a status
+	// query fills its Reachable, State and AppliedIndex.
+	ClusterStatus(ctx context.Context, askMembers bool) (ClusterStatus, error)
+	// AddMember adds a server as a non-voter; with voter set, the leader promotes it once it has
+	// caught up. Followers forward to the leader.
+	AddMember(ctx context.Context, id, raftAddr, apiAddr string, voter bool) error
+	// RemoveMember removes a server; a removed node stops serving.
+	RemoveMember(ctx context.Context, id string) error
+	// PromoteMember makes a non-voter a voter once it has caught up.
+	PromoteMember(ctx context.Context, id string) error
+	// Backup writes a consistent copy of the state machine to w.
+	Backup(ctx context.Context, w io.Writer) error
 }

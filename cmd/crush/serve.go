@@ -17,6 +17,8 @@ import (
 // serveFlags are the flags of `crush serve`; each falls back to a CRUSH_* environment variable.
 type serveFlags struct {
 	cfg      server.Config
+	peers    string
+	join     []string
 	logLevel string
 	logJSON  bool
 }
@@ -45,6 +47,14 @@ CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
 	fl.StringVar(&f.cfg.NodeID, "node-id", "", "stable node id (default: the one saved in the data directory, or a new one)")
 	fl.StringVar(&f.cfg.RaftAddr, "raft-addr", server.DefaultRaftAddr, "raft transport address (host:port)")
 	fl.StringVar(&f.cfg.AdvertiseRaftAddr, "advertise-raft-addr", "", "raft address peers dial (default: --raft-addr)")
+	fl.StringVar(&f.cfg.AdvertiseAddr, "advertise-addr", "", "API address other nodes reach this node at (default: --addr)")
+	fl.StringVar(&f.peers, "peers", "", "bootstrap a new cluster: every voter as id=raft-host:port, comma-separated, this node included")
+	fl.StringSliceVar(&f.join, "join", nil, "join an existing cluster through the API address of any member (host:port, repeatable)")
+	fl.StringVar(&f.cfg.PeerSecret, "peer-secret", "", "shared secret that authenticates peers (raft and internal requests); same on every node")
+	fl.StringVar(&f.cfg.TLS.CertFile, "cert-file", "", "TLS certificate (PEM) for the API and raft")
+	fl.StringVar(&f.cfg.TLS.KeyFile, "key-file", "", "TLS private key (PEM)")
+	fl.StringVar(&f.cfg.TLS.CAFile, "trusted-ca-file", "", "CA (PEM) that signs peer certificates (and client certificates with --client-cert-auth)")
+	fl.BoolVar(&f.cfg.TLS.ClientCertAuth, "client-cert-auth", false, "require API clients to present a certificate signed by --trusted-ca-file")
 	fl.IntVar(&f.cfg.Limits.MaxValueBytes, "max-value-bytes", 0, "largest value accepted (default 1.5 MiB)")
 	fl.IntVar(&f.cfg.Limits.MaxKeyBytes, "max-key-bytes", 0, "longest key accepted (default 4096)")
 	fl.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 0, "largest JSON request body (default 4 MiB)")
@@ -67,6 +77,11 @@ func (f *serveFlags) run(ctx context.Context) error {
 		handler = slog.NewJSONHandler(os.Stderr, opts)
 	}
 	cfg := f.cfg
+	peers, err := server.ParsePeers(f.peers)
+	if err != nil {
+		return fmt.Errorf("--peers: %w", err)
+	}
+	cfg.Peers, cfg.Join = peers, f.join
 	if cfg.Raft.LeaderLeaseTimeout == 0 {
 		cfg.Raft.LeaderLeaseTimeout = min(raftnode.DefaultLeaderLeaseTimeout, cfg.Raft.HeartbeatTimeout)
 	}

@@ -28,7 +28,7 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 		// Applying to a closed store would lose the command on this replica.
 		panic("boltstore: apply after close")
 	}
-	before := s.revision.Load()
+	before, beforeApplied := s.revision.Load(), s.applied.Load()
 	var a *applyTx
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		a = newApplyTx(tx, s)
@@ -57,7 +57,7 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 	s.compacted.Store(a.compacted)
 	s.applied.Store(a.applied)
 	s.lastTime = a.lastTime
-	if a.revision != before || a.touched {
+	if a.revision != before || a.touched || a.applied != beforeApplied {
 		s.notify()
 	}
 	return results
@@ -131,6 +131,10 @@ func (a *applyTx) dispatch(cmd kv.Command) (kv.Result, error) {
 		return a.setRetention(c)
 	case kv.ApplyRetention:
 		return a.applyRetention()
+	case kv.SetMember:
+		return a.setMember(c)
+	case kv.RemoveMember:
+		return a.removeMember(c)
 	}
 	return kv.Result{Err: kv.Invalid("unknown_command", "unknown command %T: upgrade this node", cmd)}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Check verifies the store's invariants and returns every violation found, joined. It reads
@@ -121,4 +123,31 @@ func (v *view) checkForks(live map[string]uint64, fail func(string, ...any)) {
 			fail("fork %s has %d live keys and no fork record", f, n)
 		}
 	}
+}
+
+// Usage is the space the history takes: the history and revision buckets.
+type Usage struct {
+	// LogicalBytes counts the keys and values stored.
+	LogicalBytes int64
+	// PageBytes counts the bbolt page bytes in use by those buckets.
+	PageBytes int64
+}
+
+// BucketUsage measures the history and revision buckets (benchmarks and capacity planning).
+func (s *Store) BucketUsage() (Usage, error) {
+	var u Usage
+	err := s.view(func(v *view) error {
+		for _, b := range []*bolt.Bucket{v.hist, v.revs} {
+			st := b.Stats()
+			u.PageBytes += int64(st.LeafInuse + st.BranchInuse)
+			if err := b.ForEach(func(k, val []byte) error {
+				u.LogicalBytes += int64(len(k) + len(val))
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return u, err
 }

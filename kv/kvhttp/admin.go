@@ -135,7 +135,8 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {
 		"retention":          toRetentionJSON(st.Retention),
 	}
 	if h.cfg.Cluster != nil {
-		cs, err := h.cfg.Cluster.ClusterStatus()
+		askMembers := r.URL.Query().Get("members") != "false"
+		cs, err := h.cfg.Cluster.ClusterStatus(r.Context(), askMembers)
 		if err != nil {
 			return nil, err
 		}
@@ -150,17 +151,19 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {
 }
 
 type memberJSON struct {
-	ID       string `json:"id"`
-	RaftAddr string `json:"raft_addr"`
-	Voter    bool   `json:"voter"`
-	Leader   bool   `json:"leader"`
+	ID           string `json:"id"`
+	RaftAddr     string `json:"raft_addr"`
+	APIAddr      string `json:"api_addr"`
+	Voter        bool   `json:"voter"`
+	WantVoter    bool   `json:"want_voter"`
+	Leader       bool   `json:"leader"`
+	Reachable    bool   `json:"reachable"`
+	State        string `json:"state"`
+	AppliedIndex uint64 `json:"applied_index"`
 }
 
 func clusterJSON(cs kv.ClusterStatus) map[string]any {
-	members := make([]memberJSON, len(cs.Members))
-	for i, m := range cs.Members {
-		members[i] = memberJSON{ID: m.ID, RaftAddr: m.RaftAddr, Voter: m.Voter, Leader: m.Leader}
-	}
+	members := memberJSONs(cs.Members)
 	return map[string]any{
 		"node_id": cs.NodeID, "state": cs.State, "leader_id": cs.LeaderID, "leader_addr": cs.LeaderAddr,
 		"term": cs.Term, "commit_index": cs.CommitIndex, "applied_index": cs.AppliedIndex,

@@ -108,5 +108,7 @@ var errorTable = []struct {
 	{kv.ErrTooManyKeys, http.StatusRequestEntityTooLarge, "too_many_keys", "the command touches too many keys: split it by prefix"},
 	{kv.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "the store is not available (starting, stopping, or without quorum): retry"},
 	{kv.ErrNotLeader, http.StatusServiceUnavailable, "not_leader", "this node is not the leader: retry on the leader"},
+	{kv.ErrNotMember, http.StatusServiceUnavailable, "not_member", "this node is not a member of the cluster (removed, or not joined yet): use another node"},
+	{kv.ErrUnknownMember, http.StatusNotFound, "unknown_member", "no member has that id: list them with GET /v2/members"},
 	{context.Canceled, 499, "canceled", "the request was canceled"},
 }

@@ -111,6 +111,11 @@ func (h *Handler) routes() {
 	h.handle("GET /v2/retention", "v2_retention", h.getRetention)
 	h.handle("PUT /v2/retention", "v2_retention", h.putRetention)
 	h.handle("GET /v2/status", "v2_status", h.status)
+	h.handle("GET /v2/members", "v2_members", h.listMembers)
+	h.handle("POST /v2/members", "v2_members", h.addMember)
+	h.handle("DELETE /v2/members/{id}", "v2_members", h.removeMember)
+	h.handle("POST /v2/members/{id}/promote", "v2_members", h.promoteMember)
+	h.mux.HandleFunc("GET /v2/snapshot", h.instrument("v2_snapshot", h.snapshot))
 	h.handle("/v2/", "v2_unknown", h.unknownV2)
 	h.mux.HandleFunc("GET /v2/watch", h.instrument("v2_watch", h.watch))
 	h.mux.HandleFunc("GET /healthz", h.instrument("healthz", h.healthz))
@@ -206,7 +211,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (h *Handler) unknownV2(w http.ResponseWriter, r *http.Request) (any, error) {
-	for _, p := range []string{"/v2/kv/", "/v2/history/", "/v2/diff/", "/v2/revert/", "/v2/fork", "/v2/merge", "/v2/txn", "/v2/keys", "/v2/compact", "/v2/retention", "/v2/status", "/v2/watch"} {
+	for _, p := range []string{"/v2/kv/", "/v2/history/", "/v2/diff/", "/v2/revert/", "/v2/fork", "/v2/merge", "/v2/txn", "/v2/keys", "/v2/compact", "/v2/retention", "/v2/status", "/v2/watch", "/v2/members", "/v2/snapshot"} {
 		if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p) && strings.HasSuffix(p, "/") {
 			return nil, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 				Message: fmt.Sprintf("%s is not allowed on %s: see docs/api/crush.md for the methods of this route", r.Method, r.URL.Path)}

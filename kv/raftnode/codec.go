@@ -67,6 +67,10 @@ func decodeCommand(kind kv.CommandKind, body []byte) (kv.Command, error) {
 		return decodeAs[kv.SetRetention](body)
 	case kv.KindApplyRetention:
 		return decodeAs[kv.ApplyRetention](body)
+	case kv.KindSetMember:
+		return decodeAs[kv.SetMember](body)
+	case kv.KindRemoveMember:
+		return decodeAs[kv.RemoveMember](body)
 	}
 	return nil, fmt.Errorf("decode command: %w: kind %d", errBadCommand, kind)
 }

@@ -3,11 +3,12 @@ package raftnode
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,19 @@ type Config struct {
 	Peers []Peer
 	// NoBootstrap leaves a new node waiting to be added to an existing cluster.
 	NoBootstrap bool
+	// Join lists API base URLs of existing members; a new node asks them to add it (as a
+	// voter once it has caught up) and does not bootstrap.
+	Join []string
+	// APIAddr is this node's HTTP API base URL as peers reach it (e.g. http://10.0.0.1:7654);
+	// followers forward writes to the leader's.
+	APIAddr string
+	// PeerSecret, when set, authenticates raft connections and internal requests between nodes.
+	PeerSecret string
+	// PeerTLS, when set, encrypts raft connections (both sides use it: certificates and the CA
+	// that verifies the peers).
+	PeerTLS *tls.Config
+	// HTTPClient calls other nodes' APIs (forwarding, joins, status); nil builds one from PeerTLS.
+	HTTPClient *http.Client
 	// Transport replaces the TCP transport (tests use raft's in-memory transport).
 	Transport raft.Transport
 	// Logger receives logs; nil discards them.
@@ -114,6 +128,8 @@ type Node struct {
 
 	raft      *raft.Raft
 	transport raft.Transport
+	secret    []byte
+	httpc     *http.Client
 	logStore  *raftboltdb.BoltStore
 	metrics   *metrics
 
@@ -134,7 +150,14 @@ var _ kv.Store = (*Node)(nil)
 // New builds a Node; Open starts it.
 func New(cfg Config) *Node {
 	cfg.setDefaults()
-	return &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), secret: []byte(cfg.PeerSecret), httpc: cfg.HTTPClient}
+	if n.httpc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.PeerTLS
+		tr.MaxIdleConnsPerHost = 64
+		n.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	return n
 }
 
 // Open opens the state machine and the raft log, starts raft, and bootstraps a new cluster
@@ -169,8 +192,13 @@ func (n *Node) Open() error {
 			return fmt.Errorf("open node: register metrics: %w", err)
 		}
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.retentionLoop()
+	go n.reconcileLoop()
+	if len(n.cfg.Join) > 0 {
+		n.wg.Add(1)
+		go n.joinLoop(n.cfg.Join)
+	}
 	return nil
 }
 
@@ -219,19 +247,13 @@ func (n *Node) startRaft(raftDir string) error {
 }
 
 func (n *Node) tcpTransport(rc *raft.Config) (raft.Transport, error) {
-	var adv net.Addr
-	if n.cfg.AdvertiseAddr != "" {
-		a, err := net.ResolveTCPAddr("tcp", n.cfg.AdvertiseAddr)
-		if err != nil {
-			return nil, fmt.Errorf("advertise address %q: %w", n.cfg.AdvertiseAddr, err)
-		}
-		adv = a
-	}
-	t, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, 5, 10*time.Second, rc.Logger)
+	stream, err := newPeerStream(n.cfg.RaftAddr, n.cfg.AdvertiseAddr, n.secret, n.cfg.PeerTLS, n.log)
 	if err != nil {
-		return nil, fmt.Errorf("listen raft on %s: %w", n.cfg.RaftAddr, err)
+		return nil, err
 	}
-	return t, nil
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 5, Timeout: 10 * time.Second, Logger: rc.Logger,
+	}), nil
 }
 
 func (n *Node) bootstrap(logs raft.LogStore, snaps raft.SnapshotStore) error {
@@ -239,7 +261,7 @@ func (n *Node) bootstrap(logs raft.LogStore, snaps raft.SnapshotStore) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	if has || n.cfg.NoBootstrap {
+	if has || n.cfg.NoBootstrap || len(n.cfg.Join) > 0 {
 		return nil
 	}
 	servers := []raft.Server{{ID: raft.ServerID(n.cfg.NodeID), Address: n.transport.LocalAddr()}}

@@ -70,7 +70,7 @@ func TestNode_SingleVoterRestart(t *testing.T) {
 	if err != nil || string(rec.Value) != "19" || rec.Rev != 19 {
 		t.Fatalf("Get = %+v, %v", rec, err)
 	}
-	st, err := n.ClusterStatus()
+	st, err := n.ClusterStatus(context.Background(), true)
 	if err != nil || st.State != "leader" || len(st.Members) != 1 || !st.Members[0].Leader {
 		t.Fatalf("ClusterStatus = %+v, %v", st, err)
 	}

@@ -16,11 +16,14 @@ const applyTimeout = 10 * time.Second
 
 // Propose implements kv.Store. Only the leader proposes; it stamps the time.
 func (n *Node) Propose(ctx context.Context, cmd kv.Command) (kv.Result, error) {
+	if !n.isMember() {
+		return kv.Result{}, n.notMember()
+	}
 	if err := n.awaitLeader(ctx); err != nil {
 		return kv.Result{}, err
 	}
 	if n.raft.State() != raft.Leader {
-		return kv.Result{}, n.notLeader()
+		return n.forwardPropose(ctx, cmd)
 	}
 	data, err := encodeProposal(kv.Proposal{Time: time.Now(), Cmd: cmd})
 	if err != nil {
@@ -88,6 +91,9 @@ func (n *Node) notLeader() error {
 // check shared by every caller waiting at the time, as etcd batches read-index requests), then
 // waits until the state machine has applied everything committed before the check.
 func (n *Node) Linearize(ctx context.Context) error {
+	if !n.isMember() {
+		return n.notMember()
+	}
 	if err := n.awaitLeader(ctx); err != nil {
 		return err
 	}
@@ -129,22 +135,29 @@ func (n *Node) readLoop() {
 	}
 }
 
+// readTimeout bounds one leadership check, local or at the leader.
+const readTimeout = 5 * time.Second
+
 func (n *Node) readIndex() error {
-	if err := n.raft.VerifyLeader().Error(); err != nil {
-		if errors.Is(err, raft.ErrRaftShutdown) {
-			return fmt.Errorf("linearize read: %w", kv.ErrUnavailable)
-		}
-		return n.notLeader()
+	commit, err := n.commitIndex()
+	if err != nil {
+		return err
 	}
-	commit := n.raft.CommitIndex()
+	return n.waitApplied(commit)
+}
+
+// waitApplied waits until the state machine has applied every entry up to index. Raft's own
+// applied index moves when entries are handed to the FSM, before they are applied, so the
+// state machine's stored index is the one that counts; entries that never reach the FSM (a new
+// leader's no-op, barriers) are recognised in the log and skipped.
+func (n *Node) waitApplied(index uint64) error {
 	t := time.NewTimer(time.Millisecond)
 	defer t.Stop()
-	for n.raft.AppliedIndex() < commit {
-		// applies wake the store's change channel; entries that carry no command (a new
-		// leader's no-op) do not, hence the timer
+	for {
 		ch := n.store.Changed()
-		if n.raft.AppliedIndex() >= commit {
-			break
+		applied := n.store.AppliedIndex()
+		if applied >= index || n.raft.AppliedIndex() >= index && n.onlyNonFSM(applied+1, index) {
+			return nil
 		}
 		t.Reset(time.Millisecond)
 		select {
@@ -154,7 +167,53 @@ func (n *Node) readIndex() error {
 			return fmt.Errorf("linearize read: %w", kv.ErrUnavailable)
 		}
 	}
-	return nil
+}
+
+// onlyNonFSM reports whether the log entries lo..hi are all of kinds the FSM never sees.
+func (n *Node) onlyNonFSM(lo, hi uint64) bool {
+	var l raft.Log
+	for i := lo; i <= hi; i++ {
+		if err := n.logStore.GetLog(i, &l); err != nil {
+			// gone from the log: it is below the last snapshot, so it was applied
+			continue
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return false
+		}
+	}
+	return true
+}
+
+// commitIndex returns a commit index covering every write acknowledged before the call: the
+// leader's own after it confirmed its leadership with a quorum, or, on a follower, the leader's
+// (the read-index protocol, so followers serve linearizable reads locally).
+func (n *Node) commitIndex() (uint64, error) {
+	if n.raft.State() == raft.Leader {
+		if err := n.raft.VerifyLeader().Error(); err != nil {
+			if errors.Is(err, raft.ErrRaftShutdown) {
+				return 0, fmt.Errorf("linearize read: %w", kv.ErrUnavailable)
+			}
+			return 0, n.notLeader()
+		}
+		return n.raft.CommitIndex(), nil
+	}
+	if !n.isMember() {
+		return 0, n.notMember()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.forwardWait()+readTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return n.remoteReadIndex(ctx)
+}
+
+func (n *Node) notMember() error {
+	return fmt.Errorf("%w: it was removed, or has not joined yet: add it with 'crush member add', or start it with --join", kv.ErrNotMember)
 }
 
 // retentionLoop has the leader apply the retention policy periodically.

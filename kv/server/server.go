@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,18 @@ type Config struct {
 	// RaftAddr is the raft transport's address; AdvertiseRaftAddr what peers dial (default RaftAddr).
 	RaftAddr          string
 	AdvertiseRaftAddr string
+	// AdvertiseAddr is the API address other nodes and clients reach this node at (default: Addr).
+	AdvertiseAddr string
+	// Peers bootstraps a new cluster with these voters (this node among them); empty with no
+	// Join bootstraps a single node.
+	Peers []raftnode.Peer
+	// Join lists API addresses of existing members to ask for admission.
+	Join []string
+	// PeerSecret authenticates raft connections and internal requests between nodes.
+	PeerSecret string
+	// TLS, when CertFile and KeyFile are set, serves the API and raft over TLS; CAFile
+	// verifies peers (and, with ClientCertAuth, API clients).
+	TLS TLSFiles
 	// Limits bound keys, values and multi-key commands.
 	Limits kv.Limits
 	// MaxBodyBytes bounds JSON request bodies.
@@ -107,6 +120,7 @@ func (c Config) Validate() error {
 	if c.Limits.MaxValueBytes < 0 || c.Limits.MaxKeyBytes < 0 {
 		errs = append(errs, errors.New("size limits must be positive"))
 	}
+	errs = append(errs, c.validateCluster()...)
 	if c.Limits.MaxValueBytes > 64<<20 {
 		errs = append(errs, fmt.Errorf("max-value-bytes %d: at most 64 MiB (values travel in raft entries)", c.Limits.MaxValueBytes))
 	}
@@ -141,25 +155,38 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Open() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rc := s.cfg.Raft
-	rc.DataDir, rc.NodeID, rc.RaftAddr, rc.AdvertiseAddr = s.cfg.DataDir, s.cfg.NodeID, s.cfg.RaftAddr, s.cfg.AdvertiseRaftAddr
-	rc.Logger, rc.Registerer = s.log, reg
-	s.node = raftnode.New(rc)
-	if err := s.node.Open(); err != nil {
-		return err
-	}
-	h, err := kvhttp.New(kvhttp.Config{Store: s.node, Cluster: s.node, Limits: s.cfg.Limits,
-		MaxBodyBytes: s.cfg.MaxBodyBytes, WatchProgressInterval: s.cfg.WatchProgressInterval, Logger: s.log, Registry: reg, Version: s.cfg.Version})
+	serverTLS, peerTLS, err := s.cfg.TLS.load()
 	if err != nil {
-		s.closeNode()
 		return err
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		s.closeNode()
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	if serverTLS != nil {
+		ln = tls.NewListener(ln, serverTLS)
+	}
 	s.listener = ln
+	rc := s.cfg.Raft
+	rc.DataDir, rc.NodeID, rc.RaftAddr, rc.AdvertiseAddr = s.cfg.DataDir, s.cfg.NodeID, s.cfg.RaftAddr, s.cfg.AdvertiseRaftAddr
+	rc.Peers, rc.Join, rc.PeerSecret, rc.PeerTLS = s.cfg.Peers, s.apiURLs(s.cfg.Join), s.cfg.PeerSecret, peerTLS
+	rc.APIAddr = s.apiURL(s.advertised())
+	rc.Logger, rc.Registerer = s.log, reg
+	s.node = raftnode.New(rc)
+	if err := s.node.Open(); err != nil {
+		ln.Close()
+		return err
+	}
+	api, err := kvhttp.New(kvhttp.Config{Store: s.node, Cluster: s.node, Limits: s.cfg.Limits,
+		MaxBodyBytes: s.cfg.MaxBodyBytes, WatchProgressInterval: s.cfg.WatchProgressInterval, Logger: s.log, Registry: reg, Version: s.cfg.Version})
+	if err != nil {
+		ln.Close()
+		s.closeNode()
+		return err
+	}
+	h := http.NewServeMux()
+	h.Handle("/v2/internal/", s.node.InternalHandler())
+	h.Handle("/", api)
 	base, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.http = &http.Server{
@@ -172,13 +199,42 @@ func (s *Server) Open() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go func() { s.served <- s.http.Serve(ln) }()
-	s.log.Info("crush serving", "addr", ln.Addr().String(), "raft_addr", s.node.RaftAddr(),
+	s.log.Info("crush serving", "addr", ln.Addr().String(), "api_url", rc.APIAddr, "raft_addr", s.node.RaftAddr(),
 		"node_id", s.node.ID(), "data_dir", s.cfg.DataDir)
 	return nil
 }
 
 // Addr is the HTTP address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the API base URL this node advertises.
+func (s *Server) URL() string { return s.apiURL(s.advertised()) }
+
+func (s *Server) advertised() string {
+	if s.cfg.AdvertiseAddr != "" {
+		return s.cfg.AdvertiseAddr
+	}
+	return s.listener.Addr().String()
+}
+
+// apiURL turns host:port (or a URL) into a base URL with this node's scheme.
+func (s *Server) apiURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return strings.TrimRight(addr, "/")
+	}
+	if s.cfg.TLS.enabled() {
+		return "https://" + addr
+	}
+	return "http://" + addr
+}
+
+func (s *Server) apiURLs(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = s.apiURL(a)
+	}
+	return out
+}
 
 // Node is the replicated store behind the API.
 func (s *Server) Node() *raftnode.Node { return s.node }
