@@ -25,6 +25,7 @@ var (
 	ErrTooManyKeys        = errors.New("too many keys in one command")
 	ErrNotMember          = errors.New("this node is not a member of the cluster")
 	ErrUnknownMember      = errors.New("no such member")
+	ErrPeerAuth           = errors.New("peer authentication failed")
 )
 
 // PreconditionError reports a failed If-Match / If-None-Match.

@@ -106,8 +106,16 @@ type RaftStatus struct {
 type Member struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
-	Voter    bool   `json:"voter"`
-	Leader   bool   `json:"leader"`
+	// APIAddr is the member's API base URL ("" until it registered it).
+	APIAddr string `json:"api_addr"`
+	Voter   bool   `json:"voter"`
+	// WantVoter is set for members that become voters once they caught up.
+	WantVoter bool `json:"want_voter"`
+	Leader    bool `json:"leader"`
+	// Reachable, State and AppliedIndex are the member's own answer when asked.
+	Reachable    bool   `json:"reachable"`
+	State        string `json:"state"`
+	AppliedIndex uint64 `json:"applied_index"`
 }
 
 // Status reads the status of the node that answers.

@@ -42,7 +42,7 @@ print tables for people, or the API's JSON with -o json. See docs/cli-crush.md.`
 	root.AddCommand(newServeCmd(),
 		newGetCmd(g), newPutCmd(g), newDeleteCmd(g), newHistoryCmd(g), newDiffCmd(g), newRevertCmd(g),
 		newForkCmd(g), newForksCmd(g), newMergeCmd(g), newWatchCmd(g), newKeysCmd(g), newTxnCmd(g),
-		newStatusCmd(g), newCompactCmd(g), newRetentionCmd(g), newHealthCmd(g))
+		newStatusCmd(g), newCompactCmd(g), newRetentionCmd(g), newHealthCmd(g), newMemberCmd(g), newSnapshotCmd(g))
 	return root
 }
 

@@ -109,6 +109,7 @@ var errorTable = []struct {
 	{kv.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "the store is not available (starting, stopping, or without quorum): retry"},
 	{kv.ErrNotLeader, http.StatusServiceUnavailable, "not_leader", "this node is not the leader: retry on the leader"},
 	{kv.ErrNotMember, http.StatusServiceUnavailable, "not_member", "this node is not a member of the cluster (removed, or not joined yet): use another node"},
+	{kv.ErrPeerAuth, http.StatusServiceUnavailable, "peer_auth_failed", "this node could not authenticate to its peers: give every node the same --peer-secret (and matching TLS certificates)"},
 	{kv.ErrUnknownMember, http.StatusNotFound, "unknown_member", "no member has that id: list them with GET /v2/members"},
 	{context.Canceled, 499, "canceled", "the request was canceled"},
 }

@@ -150,6 +150,8 @@ func (n *Node) forwardPropose(ctx context.Context, cmd kv.Command) (kv.Result, e
 			lastErr = fmt.Errorf("leader %s: %s", leader, b)
 		case status == http.StatusForbidden:
 			return kv.Result{}, fmt.Errorf("forward to leader %s: %w: %s", leader, kv.ErrNotMember, b)
+		case status == http.StatusUnauthorized:
+			return kv.Result{}, fmt.Errorf("forward to leader %s: %w: %s", leader, errPeerAuth, b)
 		default:
 			return kv.Result{}, fmt.Errorf("forward to leader %s: status %d: %s", leader, status, b)
 		}
@@ -218,6 +220,9 @@ func (n *Node) remoteReadIndex(ctx context.Context) (uint64, error) {
 		if err == nil && status == http.StatusForbidden {
 			return 0, fmt.Errorf("read index from leader %s: %w: %s", leader, kv.ErrNotMember, b)
 		}
+		if err == nil && status == http.StatusUnauthorized {
+			return 0, fmt.Errorf("read index from leader %s: %w: %s", leader, errPeerAuth, b)
+		}
 		lastErr = fmt.Errorf("leader %s: status %d, %v: %s", leader, status, err, b)
 		if err := sleepCtx(ctx, time.Duration(min(attempt+1, 5))*20*time.Millisecond); err != nil {
 			return 0, err
@@ -257,7 +262,7 @@ func (n *Node) readPeer(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	}
 	if err := n.verify(r, body); err != nil {
 		n.log.Warn("refused internal request", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-		http.Error(w, err.Error(), http.StatusForbidden)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return nil, false
 	}
 	return body, true

@@ -6,13 +6,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mahou-go/mahou/kv"
 )
 
 // peerHeader carries the peer signature of internal requests; nodeHeader the caller's node id
@@ -25,7 +26,7 @@ const (
 // peerSkew bounds how old a signed internal request may be.
 const peerSkew = time.Minute
 
-var errPeerAuth = errors.New("peer authentication failed")
+var errPeerAuth = kv.ErrPeerAuth
 
 // sign adds the peer signature: a timestamp and HMAC-SHA256(secret, ts · method · path · body).
 // With no secret it adds nothing.

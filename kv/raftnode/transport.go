@@ -150,7 +150,11 @@ func (s *peerStream) Dial(address raft.ServerAddress, timeout time.Duration) (ne
 		return nil, err
 	}
 	if s.tls != nil {
-		c = tls.Client(c, s.tls)
+		cfg := s.tls.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(string(address))
+		}
+		c = tls.Client(c, cfg)
 	}
 	if len(s.secret) == 0 {
 		return c, nil
