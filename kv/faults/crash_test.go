@@ -166,6 +166,9 @@ func checkAcked(t *testing.T, base string, acked []ackedWrite, attempted map[str
 		}
 	}
 	for key, values := range attempted {
+		if attempted == nil {
+			break
+		}
 		cur, exists := currentRev(t, base, key)
 		for rev := uint64(0); exists && rev <= cur; rev++ {
 			got, ok := readRev(t, base, key, rev)

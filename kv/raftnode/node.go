@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -155,9 +156,30 @@ func New(cfg Config) *Node {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = cfg.PeerTLS
 		tr.MaxIdleConnsPerHost = 64
+		if ip := loopbackIP(cfg.AdvertiseAddr, cfg.RaftAddr); ip != nil {
+			// calls to peers come from this node's own loopback address, as its raft
+			// connections do, so that nodes sharing a host can be told apart
+			d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
+			tr.DialContext = d.DialContext
+		}
 		n.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
 	return n
+}
+
+// loopbackIP returns the IP of the first address that names a loopback IP, or nil.
+func loopbackIP(addrs ...string) net.IP {
+	for _, a := range addrs {
+		if a == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+			return ip
+		}
+		return nil
+	}
+	return nil
 }
 
 // Open opens the state machine and the raft log, starts raft, and bootstraps a new cluster
