@@ -97,7 +97,10 @@ func (s *Store) Open() error {
 }
 
 func openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	// As etcd does: the freelist is rebuilt on open instead of written at every commit (every
+	// commit is still fsynced), and the map is sized up front so growth rarely remaps.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType,
+		NoFreelistSync: true, InitialMmapSize: 256 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/bbolt"
 
 	"github.com/mahou-go/mahou/kv"
 	"github.com/mahou-go/mahou/kv/boltstore"
@@ -237,7 +238,11 @@ func (n *Node) startRaft(raftDir string) error {
 	rc.NoSnapshotRestoreOnStart = true
 	rc.Logger = newHclog(n.log, "raft")
 
-	logStore, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
+	logStore, err := raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(raftDir, "raft.db"),
+		// every append is fsynced; only the freelist is rebuilt on open instead of written
+		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true},
+	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
