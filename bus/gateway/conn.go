@@ -35,6 +35,7 @@ type conn struct {
 	restricted    bool
 	lastHeartbeat time.Time
 	unregistered  bool
+	handling      map[string]any // the frame an extension Handler is handling, for ErrorInfo
 
 	mu        sync.Mutex // guards queue, closing, closeCode, closeWhy, and writes of key; taken below Index's lock
 	queue     []outbound

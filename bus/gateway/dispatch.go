@@ -63,7 +63,9 @@ func (c *conn) updateMetadata(_ map[string]any, d any) {
 	})
 	if err != nil {
 		c.log.Error("metadata update for an unregistered client", "error", err)
+		return
 	}
+	c.srv.metadataChanged(c.key)
 }
 
 // routed returns the SEND or BROADCAST handler.

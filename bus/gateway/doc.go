@@ -1,6 +1,9 @@
 // Package gateway is the singyeong server: the websocket protocol at /gateway/websocket in the
 // three encodings, the REST routes (/api/version, /api/v1/query), /metrics, /healthz and
-// /readyz, and the limits that keep one client from hurting the others.
+// /readyz, and the limits that keep one client from hurting the others. Features beyond routing
+// (durable queues, the HTTP proxy) plug in through its extension points: Handle (dispatch
+// events), HandleHTTP (REST routes, with the same auth), OnPresence, OnMetadata, Finder,
+// UpdateQueues and RegisterMetrics.
 //
 // Each connection has exactly two goroutines, both owned by the Server: a read loop (decode,
 // then handle the frame inline: identify, heartbeat, routing a SEND to its recipients), and a

@@ -35,7 +35,7 @@ type metrics struct {
 
 // eventLabels are the dispatch event types metrics are kept for; others count as "other".
 var eventLabels = []string{"UPDATE_METADATA", "SEND", "BROADCAST", "QUERY_NODES", "QUEUE",
-	"QUEUE_REQUEST", "QUEUE_REQUEST_CANCEL", "QUEUE_ACK", "CLIENT_CONNECTED", "CLIENT_DISCONNECTED", "other"}
+	"QUEUE_REQUEST", "QUEUE_REQUEST_CANCEL", "QUEUE_ACK", "QUEUE_NACK", "CLIENT_CONNECTED", "CLIENT_DISCONNECTED", "other"}
 
 func newMetrics() *metrics {
 	r := prometheus.NewRegistry()

@@ -42,9 +42,21 @@ func (s *Server) Handler() http.Handler {
 		case "GET /readyz":
 			s.handleReady(w)
 		default:
-			writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "error": "not found"})
+			s.serveExtension(w, r)
 		}
 	})
+}
+
+// serveExtension serves a route added with HandleHTTP, or the original's 404 body.
+func (s *Server) serveExtension(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.routes.Handler(r); pattern == "" {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "error": "not found"})
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/v1/") && !s.authorize(w, r) {
+		return
+	}
+	s.routes.ServeHTTP(w, r)
 }
 
 func route(r *http.Request) string {

@@ -29,13 +29,16 @@ type Server struct {
 	authLimit *failureLimiter
 	dispatch  map[string]dispatchFunc     // built before Start, read-only after
 	presence  []func(bus.ClientKey, bool) // built before Start, read-only after
-	httpSrv   *http.Server
-	ready     atomic.Bool
-	open      atomic.Int64 // websocket connections being served
-	connWG    sync.WaitGroup
-	serveDone chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	// metadataHooks and routes are built before Start, read-only after.
+	metadataHooks []func(bus.ClientKey)
+	routes        *http.ServeMux
+	httpSrv       *http.Server
+	ready         atomic.Bool
+	open          atomic.Int64 // websocket connections being served
+	connWG        sync.WaitGroup
+	serveDone     chan struct{}
+	closeOnce     sync.Once
+	closeErr      error
 
 	mu      sync.Mutex // guards ln, conns, started, closed; taken before conn.mu, never inside Index's lock
 	ln      net.Listener
@@ -59,6 +62,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 		metrics:   newMetrics(),
 		authLimit: newFailureLimiter(cfg.AuthFailures, cfg.AuthFailureWindow),
 		dispatch:  dispatchTable(),
+		routes:    http.NewServeMux(),
 		conns:     make(map[*conn]struct{}),
 		serveDone: make(chan struct{}),
 	}

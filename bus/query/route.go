@@ -13,6 +13,8 @@ type Finder interface {
 	Find(q *bus.Query) []Target
 	// FindOne returns one client q matches, chosen uniformly at random.
 	FindOne(q *bus.Query) (Target, bool)
+	// Get returns the connected client with key k, or false when it is not connected.
+	Get(k bus.ClientKey) (Target, bool)
 }
 
 var _ Finder = (*Index)(nil)
