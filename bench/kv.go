@@ -28,6 +28,9 @@ func (c cell) String() string {
 type sample struct {
 	opsPerSec float64
 	lat       latencies
+	// serverCPU is the CPU the system's server processes used during the run, in cores
+	// (CPU seconds per second); -1 when not measured.
+	serverCPU float64
 }
 
 // kvResults collects every run, by cell and system, in the order the cells ran.
@@ -130,14 +133,16 @@ func runCell(ctx context.Context, opts *options, clusters []*cluster, c cell, re
 	}
 	for round := range opts.rounds {
 		for _, cl := range clusters {
+			cpu0 := cl.cpuTime()
 			r, err := runLoad(ctx, cl.dial, c.clients, opts.duration, op)
 			if err != nil {
 				return fmt.Errorf("%s %s, round %d: %w", cl.system, c, round+1, err)
 			}
-			s := sample{opsPerSec: r.Throughput(), lat: summarize(r.Latency)}
+			s := sample{opsPerSec: r.Throughput(), lat: summarize(r.Latency),
+				serverCPU: (cl.cpuTime() - cpu0).Seconds() / r.Elapsed.Seconds()}
 			res.add(c, cl.system, s)
-			fmt.Fprintf(opts.log, "%-5s %-32s round %d: %8.0f ops/s  p50 %-9s p99 %s\n",
-				cl.system, c, round+1, s.opsPerSec, fmtDur(s.lat.P50), fmtDur(s.lat.P99))
+			fmt.Fprintf(opts.log, "%-5s %-32s round %d: %8.0f ops/s  p50 %-9s p99 %-9s server CPU %.2f cores\n",
+				cl.system, c, round+1, s.opsPerSec, fmtDur(s.lat.P50), fmtDur(s.lat.P99), s.serverCPU)
 		}
 	}
 	return nil

@@ -135,3 +135,18 @@ func TestFreePorts_Distinct(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+func TestProcCPU_CountsABusyChild(t *testing.T) {
+	dir := t.TempDir()
+	ps := procs{grace: 100 * time.Millisecond}
+	defer ps.stopAll()
+	p, err := ps.start("busy", filepath.Join(dir, "log"), "/bin/sh", "-c", "while :; do :; done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{nodes: []*node{{proc: p}}}
+	waitFor(t, "the busy loop has used 200 ms of CPU", func() bool { return c.cpuTime() >= 200*time.Millisecond })
+	if (&cluster{nodes: []*node{{}}}).cpuTime() != 0 {
+		t.Error("a node without a process reported CPU time")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -52,15 +53,18 @@ func (r *report) writeMachine(w io.Writer) {
 // writeKVTable prints one row per cell: medians of throughput and latency over the rounds.
 func writeKVTable(w io.Writer, res *kvResults, rounds int, d time.Duration) {
 	fmt.Fprintf(w, "Key-value: closed-loop clients, one connection each, keys picked at random from the key space; "+
-		"medians of %d rounds of %v per cell, etcd and crush alternating. crush/etcd > 1.0 means crush is faster.\n\n", rounds, d)
-	fmt.Fprintln(w, "| nodes | op | value | clients | etcd ops/s | crush ops/s | crush/etcd | etcd p50 / p99 | crush p50 / p99 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+		"medians of %d rounds of %v per cell, etcd and crush alternating. crush/etcd > 1.0 means crush is faster. "+
+		"Server CPU: CPU seconds per second used by the system's server processes during the cell (all nodes; the machine has %d cores, "+
+		"shared with the load generator).\n\n", rounds, d, runtime.NumCPU())
+	fmt.Fprintln(w, "| nodes | op | value | clients | etcd ops/s | crush ops/s | crush/etcd | etcd p50 / p99 | crush p50 / p99 | server CPU etcd / crush |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range res.cells {
 		e, eok := medianSample(res.runs[c]["etcd"])
 		k, kok := medianSample(res.runs[c]["crush"])
 		cols := []string{fmt.Sprint(c.nodes), c.op, sizeName(c.size), fmt.Sprint(c.clients),
 			sampleOps(e, eok, res.unavailable[c.nodes]["etcd"]), sampleOps(k, kok, res.unavailable[c.nodes]["crush"]),
-			ratio(k.opsPerSec, e.opsPerSec, eok && kok), sampleLat(e, eok), sampleLat(k, kok)}
+			ratio(k.opsPerSec, e.opsPerSec, eok && kok), sampleLat(e, eok), sampleLat(k, kok),
+			sampleCPU(e, eok) + " / " + sampleCPU(k, kok)}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	}
 	for n, m := range res.unavailable {
@@ -76,14 +80,16 @@ func medianSample(ss []sample) (sample, bool) {
 	if len(ss) == 0 {
 		return sample{}, false
 	}
-	var ops []float64
+	var ops, cpu []float64
 	var p50, p99 []time.Duration
 	for _, s := range ss {
 		ops = append(ops, s.opsPerSec)
+		cpu = append(cpu, s.serverCPU)
 		p50 = append(p50, s.lat.P50)
 		p99 = append(p99, s.lat.P99)
 	}
-	return sample{opsPerSec: median(ops), lat: latencies{P50: medianDuration(p50), P99: medianDuration(p99)}}, true
+	return sample{opsPerSec: median(ops), serverCPU: median(cpu),
+		lat: latencies{P50: medianDuration(p50), P99: medianDuration(p99)}}, true
 }
 
 func sampleOps(s sample, ok bool, unavailable string) string {
@@ -95,6 +101,13 @@ func sampleOps(s sample, ok bool, unavailable string) string {
 	default:
 		return "not run"
 	}
+}
+
+func sampleCPU(s sample, ok bool) string {
+	if !ok || s.serverCPU < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", s.serverCPU)
 }
 
 func sampleLat(s sample, ok bool) string {

@@ -10,8 +10,8 @@ func TestWriteKVTable(t *testing.T) {
 	res := newKVResults()
 	c1 := cell{nodes: 1, op: "put", size: 256, clients: 64}
 	for _, ops := range []float64{900, 1000, 5000} {
-		res.add(c1, "etcd", sample{opsPerSec: ops, lat: latencies{P50: time.Millisecond, P99: 3 * time.Millisecond}})
-		res.add(c1, "crush", sample{opsPerSec: ops * 2, lat: latencies{P50: 500 * time.Microsecond, P99: 2 * time.Millisecond}})
+		res.add(c1, "etcd", sample{opsPerSec: ops, serverCPU: ops / 1000, lat: latencies{P50: time.Millisecond, P99: 3 * time.Millisecond}})
+		res.add(c1, "crush", sample{opsPerSec: ops * 2, serverCPU: 0.5, lat: latencies{P50: 500 * time.Microsecond, P99: 2 * time.Millisecond}})
 	}
 	c3 := cell{nodes: 3, op: "get", size: 4096, clients: 1}
 	res.add(c3, "etcd", sample{opsPerSec: 100})
@@ -20,7 +20,7 @@ func TestWriteKVTable(t *testing.T) {
 	writeKVTable(&b, res, 3, time.Second)
 	out := b.String()
 	for _, want := range []string{
-		"| 1 | put | 256 B | 64 | 1000 | 2000 | 2.00x | 1.00 ms / 3.00 ms | 500 µs / 2.00 ms |",
+		"| 1 | put | 256 B | 64 | 1000 | 2000 | 2.00x | 1.00 ms / 3.00 ms | 500 µs / 2.00 ms | 1.00 / 0.50 |",
 		"| 3 | get | 4 KiB | 1 | 100 | not available | – |",
 		"3-node crush: not available: unknown flag: --peers",
 	} {
