@@ -1,6 +1,7 @@
 // Package bus is the domain of singyeong, the metadata-routed message bus: the nouns every
 // other bus package shares (Client, Metadata and its Types, Query and its Ops, Delivery,
-// Recipient) and the package's sentinel errors.
+// Recipient, and the durable queues' QueueMessage, DeadLetter and QueueStats) and the package's
+// sentinel errors.
 //
 // Values. Metadata values, query operands and message payloads are plain Go values of exactly
 // these types: nil, bool, int64, float64, string, []any and map[string]any. The three wire

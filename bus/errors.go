@@ -12,4 +12,10 @@ var (
 	ErrAlreadyRegistered = errors.New("already registered")
 	// ErrUnknownClient means no connected client has the given application and client id.
 	ErrUnknownClient = errors.New("unknown client")
+	// ErrInvalidQueue means a queue name or a queue request is malformed.
+	ErrInvalidQueue = errors.New("invalid queue request")
+	// ErrQueueNotFound means no queue has the given name.
+	ErrQueueNotFound = errors.New("queue not found")
+	// ErrQueueFull means the queues hold as many bytes as they may; nothing was enqueued.
+	ErrQueueFull = errors.New("queue full")
 )

@@ -1,0 +1,17 @@
+// Package boltstore is the bbolt implementation of queue.Store: the file the durable queues of
+// one node live in (queues.db in the data directory).
+//
+// Layout (schema version 1, in the meta bucket):
+//
+//	meta                 "schema" → 8-byte big-endian version
+//	queues/<name>/records <message id> → queue.Record (version byte, then fields)
+//	queues/<name>/bodies  <message id> → the message body (queue.EncodeBody: version byte,
+//	                      target, nonce, payload)
+//
+// A message has exactly one record and one body; a queue's bucket stays when its messages are
+// gone, so an empty queue is still listed after a restart. Every Save is one bbolt transaction,
+// committed with fsync before it returns.
+//
+// This package imports bus/queue and go.etcd.io/bbolt. It must not import bus/gateway, kv/,
+// client/ or cmd/.
+package boltstore

@@ -1,0 +1,198 @@
+package boltstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mahou-go/mahou/bus/queue"
+)
+
+// schemaVersion is the layout version in the meta bucket; Open refuses any other.
+const schemaVersion = 1
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketQueues  = []byte("queues")
+	bucketRecords = []byte("records")
+	bucketBodies  = []byte("bodies")
+	keySchema     = []byte("schema")
+)
+
+// openTimeout bounds the wait for the file lock: a second process on the same data directory
+// fails instead of hanging.
+const openTimeout = 2 * time.Second
+
+// Store is a queue.Store in one bbolt file.
+type Store struct {
+	path string
+
+	mu     sync.Mutex // guards db and closed; Save and Load run under bbolt's own locks
+	db     *bolt.DB
+	closed bool
+}
+
+var _ queue.Store = (*Store)(nil)
+
+// New builds a store for the file at path; Open opens it.
+func New(path string) *Store { return &Store{path: path} }
+
+// Open opens (or creates) the file and checks its schema version.
+func (s *Store) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil || s.closed {
+		return errors.New("open queue store: already opened")
+	}
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout})
+	if err != nil {
+		return fmt.Errorf("open queue store %s: %w", s.path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		db.Close()
+		return fmt.Errorf("open queue store %s: %w", s.path, err)
+	}
+	s.db = db
+	return nil
+}
+
+func initSchema(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketQueues); err != nil {
+		return err
+	}
+	v := meta.Get(keySchema)
+	if v == nil {
+		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
+	}
+	if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
+		return fmt.Errorf("schema %x: %w", v, queue.ErrVersion)
+	}
+	return nil
+}
+
+// Close closes the file; it is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+func (s *Store) handle() (*bolt.DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil, errors.New("queue store not open")
+	}
+	return s.db, nil
+}
+
+// Save implements queue.Store.
+func (s *Store) Save(changes []queue.Change) error {
+	db, err := s.handle()
+	if err != nil {
+		return err
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		qs := tx.Bucket(bucketQueues)
+		open := map[string][2]*bolt.Bucket{}
+		for _, ch := range changes {
+			bs, ok := open[ch.Queue]
+			if !ok {
+				if bs, err = queueBuckets(qs, ch.Queue); err != nil {
+					return err
+				}
+				open[ch.Queue] = bs
+			}
+			if err := saveChange(bs[0], bs[1], ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// queueBuckets returns the records and bodies buckets of a queue, creating them.
+func queueBuckets(qs *bolt.Bucket, name string) ([2]*bolt.Bucket, error) {
+	qb, err := qs.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return [2]*bolt.Bucket{}, fmt.Errorf("create queue %q: %w", name, err)
+	}
+	records, err := qb.CreateBucketIfNotExists(bucketRecords)
+	if err != nil {
+		return [2]*bolt.Bucket{}, err
+	}
+	bodies, err := qb.CreateBucketIfNotExists(bucketBodies)
+	if err != nil {
+		return [2]*bolt.Bucket{}, err
+	}
+	return [2]*bolt.Bucket{records, bodies}, nil
+}
+
+func saveChange(records, bodies *bolt.Bucket, ch queue.Change) error {
+	id := []byte(ch.ID)
+	if ch.Deleted {
+		if err := records.Delete(id); err != nil {
+			return err
+		}
+		return bodies.Delete(id)
+	}
+	rec, err := ch.Record.AppendBinary(make([]byte, 0, 48))
+	if err != nil {
+		return err
+	}
+	if err := records.Put(id, rec); err != nil {
+		return fmt.Errorf("put record %s: %w", ch.ID, err)
+	}
+	if ch.Body != nil {
+		if err := bodies.Put(id, ch.Body); err != nil {
+			return fmt.Errorf("put body %s: %w", ch.ID, err)
+		}
+	}
+	return nil
+}
+
+// Load implements queue.Store.
+func (s *Store) Load(queueFn func(name string) error, msgFn func(queue, id string, rec queue.Record, body []byte) error) error {
+	db, err := s.handle()
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueues).ForEachBucket(func(name []byte) error {
+			q := string(name)
+			if err := queueFn(q); err != nil {
+				return err
+			}
+			qb := tx.Bucket(bucketQueues).Bucket(name)
+			records, bodies := qb.Bucket(bucketRecords), qb.Bucket(bucketBodies)
+			if records == nil || bodies == nil {
+				return fmt.Errorf("load queue %q: missing bucket: %w", q, queue.ErrCorrupt)
+			}
+			return records.ForEach(func(k, v []byte) error {
+				rec, err := queue.DecodeRecord(v)
+				if err != nil {
+					return fmt.Errorf("load %s/%s: %w", q, k, err)
+				}
+				body := bodies.Get(k)
+				if body == nil {
+					return fmt.Errorf("load %s/%s: no body: %w", q, k, queue.ErrCorrupt)
+				}
+				return msgFn(q, string(k), rec, append([]byte(nil), body...))
+			})
+		})
+	})
+}

@@ -1,0 +1,126 @@
+package boltstore_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mahou-go/mahou/bus"
+	"github.com/mahou-go/mahou/bus/queue"
+	"github.com/mahou-go/mahou/bus/queue/boltstore"
+)
+
+type loaded struct {
+	queues []string
+	msgs   map[string]queue.Record
+	bodies map[string][]byte
+}
+
+func load(t *testing.T, s *boltstore.Store) loaded {
+	t.Helper()
+	l := loaded{msgs: map[string]queue.Record{}, bodies: map[string][]byte{}}
+	err := s.Load(func(name string) error { l.queues = append(l.queues, name); return nil },
+		func(q, id string, rec queue.Record, body []byte) error {
+			l.msgs[q+"/"+id] = rec
+			l.bodies[q+"/"+id] = body
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func open(t *testing.T, path string) *boltstore.Store {
+	t.Helper()
+	s := boltstore.New(path)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore_SaveLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queues.db")
+	s := open(t, path)
+	body, _ := queue.EncodeBody(nil, "n", "payload")
+	ready := queue.Record{State: queue.Ready, Seq: 1, EnqueuedAt: 5}
+	inFlight := queue.Record{State: queue.InFlight, Seq: 2, Deliveries: 1, At: 9, Consumer: bus.ClientKey{App: "a", ID: "b"}}
+	err := s.Save([]queue.Change{
+		{Queue: "q1", ID: "m1", Record: ready, Body: body},
+		{Queue: "q1", ID: "m2", Record: ready, Body: body},
+		{Queue: "q2", ID: "m3", Record: ready, Body: body},
+		{Queue: "q1", ID: "m2", Record: inFlight}, // a later change of the same message wins
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save([]queue.Change{{Queue: "q2", ID: "m3", Deleted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	s = open(t, path)
+	got := load(t, s)
+	want := map[string]queue.Record{"q1/m1": ready, "q1/m2": inFlight}
+	if !reflect.DeepEqual(got.queues, []string{"q1", "q2"}) || !reflect.DeepEqual(got.msgs, want) {
+		t.Errorf("got %v %v, want queues q1, q2 (empty now) and %v", got.queues, got.msgs, want)
+	}
+	if !reflect.DeepEqual(got.bodies["q1/m2"], body) {
+		t.Errorf("body: got %x", got.bodies["q1/m2"])
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("check: %v", err)
+	}
+}
+
+func TestStore_RefusesOtherSchemaAndFindsCorruption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queues.db")
+	s := open(t, path)
+	body, _ := queue.EncodeBody(nil, nil, 1)
+	if err := s.Save([]queue.Change{{Queue: "q", ID: "m", Record: queue.Record{State: queue.Ready, Seq: 1}, Body: body}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		q := tx.Bucket([]byte("queues")).Bucket([]byte("q"))
+		if err := q.Bucket([]byte("bodies")).Put([]byte("orphan"), body); err != nil {
+			return err
+		}
+		return q.Bucket([]byte("records")).Put([]byte("m"), []byte{1, 99})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = open(t, path)
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "body without a record") || !strings.Contains(err.Error(), "q/m") {
+		t.Errorf("check: got %v, want the orphan body and the bad record", err)
+	}
+	if err := s.Load(func(string) error { return nil }, func(string, string, queue.Record, []byte) error { return nil }); !errors.Is(err, queue.ErrCorrupt) {
+		t.Errorf("load: got %v, want ErrCorrupt", err)
+	}
+	s.Close()
+	db, _ = bolt.Open(path, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 2))
+	})
+	db.Close()
+	if err := boltstore.New(path).Open(); !errors.Is(err, queue.ErrVersion) {
+		t.Errorf("schema 2: got %v, want ErrVersion", err)
+	}
+}

@@ -1,0 +1,22 @@
+package queue
+
+import "errors"
+
+// Sentinel errors of the queue engine. Compare with errors.Is. The domain errors
+// (bus.ErrInvalidQueue, bus.ErrQueueNotFound, bus.ErrQueueFull, bus.ErrInvalidQuery) come
+// from package bus.
+var (
+	// ErrClosed means the broker is not open: Open was not called, or Close was.
+	ErrClosed = errors.New("queues closed")
+	// ErrStore means the store failed to write; the broker refuses work until it is restarted,
+	// because its memory may be ahead of the disk.
+	ErrStore = errors.New("queue store failed")
+	// ErrCorrupt means stored or encoded bytes do not decode.
+	ErrCorrupt = errors.New("corrupt queue data")
+	// ErrVersion means stored or encoded bytes have a format version this build does not read.
+	ErrVersion = errors.New("unsupported queue format version")
+	// ErrDuplicate means an Enqueue named an id the queue already holds.
+	ErrDuplicate = errors.New("duplicate message id")
+	// ErrConfig wraps every configuration error Config.Validate reports.
+	ErrConfig = errors.New("invalid queue config")
+)
