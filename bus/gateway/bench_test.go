@@ -48,10 +48,10 @@ func BenchmarkServer_Send(b *testing.B) {
 			eventually(b, func() bool { return len(queryNodes(b, s, map[string]any{"application": "bench"})) == 100 })
 			b.ResetTimer()
 			for i := range b.N {
-				s.sendBytes(s.frameType(), frame)
+				s.SendBytes(s.FrameType(), frame)
 				if i%256 == 0 {
 					for int64(i)-got.Load() > 1024 {
-						s.expectSilence("s")
+						s.ExpectSilence("s")
 					}
 				}
 			}

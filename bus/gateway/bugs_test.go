@@ -26,9 +26,9 @@ func deliveredTo(t *testing.T, s *rawClient, q any) []string {
 	got := queryNodes(t, s, q)
 	send(s, "SEND", q, "p", "n")
 	if len(got) == 0 {
-		s.expectError(3, "no_route")
+		s.ExpectError(3, "no_route")
 	}
-	s.expectSilence("s")
+	s.ExpectSilence("s")
 	return got
 }
 
@@ -36,12 +36,12 @@ func TestBug_SendWithoutPayloadKey(t *testing.T) {
 	for _, enc := range encodings {
 		srv := startServer(t, nil)
 		r := connect(t, srv, enc, "r", "r", nil)
-		r.send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": map[string]any{"application": "r"}}})
-		d := r.expect(4)["d"].(map[string]any)
+		r.Send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": map[string]any{"application": "r"}}})
+		d := r.Expect(4)["d"].(map[string]any)
 		if p, ok := d["payload"]; !ok || p != nil || d["nonce"] != nil {
 			t.Errorf("%s: got d %v, want payload and nonce null", enc, d)
 		}
-		r.expectSilence("r")
+		r.ExpectSilence("r")
 	}
 }
 
@@ -50,11 +50,11 @@ func TestBug_NoRouteWithOpsDropsConnection(t *testing.T) {
 		s := bugFixture(t, enc)
 		q := map[string]any{"application": "ops", "ops": []any{cmp("/lat", "$gt", int64(1000))}, "selector": map[string]any{"$max": "lat"}}
 		send(s, "BROADCAST", q, "p", "n")
-		d := s.expectError(3, "no_route")
+		d := s.ExpectError(3, "no_route")
 		if got := d["extra_info"].(map[string]any)["d"].(map[string]any)["target"]; !reflect.DeepEqual(got, q) {
 			t.Errorf("%s: extra_info.d.target = %v, want the query as sent", enc, got)
 		}
-		s.expectSilence("s")
+		s.ExpectSilence("s")
 	}
 }
 
@@ -69,7 +69,7 @@ func TestBug_QueryNodesCrashes(t *testing.T) {
 		if got := queryNodes(t, s, map[string]any{"application": "ops", "target": nil, "payload": nil}); len(got) != 3 {
 			t.Errorf("%s: got %v, want all three", enc, got)
 		}
-		s.expectSilence("s")
+		s.ExpectSilence("s")
 	}
 }
 
@@ -155,10 +155,10 @@ func TestBug_OptionalIgnored(t *testing.T) {
 	s := bugFixture(t, wire.JSON)
 	q := map[string]any{"application": "ops", "optional": true, "ops": []any{cmp("/lat", "$gt", int64(1000))}}
 	send(s, "SEND", q, "p", nil)
-	s.expectSilence("s") // no no_route: the query fell back to every "ops" client
+	s.ExpectSilence("s") // no no_route: the query fell back to every "ops" client
 	q["optional"] = false
 	send(s, "SEND", q, "p", nil)
-	s.expectError(3, "no_route")
+	s.ExpectError(3, "no_route")
 }
 
 func TestBug_KeyIgnored(t *testing.T) {
@@ -175,10 +175,10 @@ func TestBug_KeyIgnored(t *testing.T) {
 			send(s, "SEND", map[string]any{"application": "keyed", "key": key}, key, nil)
 		}
 	}
-	s.expectSilence("s")
+	s.ExpectSilence("s")
 	for i, r := range rs {
-		r.send(map[string]any{"op": 5})
-		for m := r.next(); m["op"] != int64(6); m = r.next() {
+		r.Send(map[string]any{"op": 5})
+		for m := r.Next(); m["op"] != int64(6); m = r.Next() {
 			key := m["d"].(map[string]any)["payload"].(string)
 			receivers[key][i]++
 		}
@@ -202,12 +202,12 @@ func TestBug_MetadataAppliedLazily(t *testing.T) {
 	w := connect(t, srv, wire.JSON, "lazy", "w", nil)
 	s := connect(t, srv, wire.JSON, "sender", "s", nil)
 	for i := range int64(20) {
-		w.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("gen", "integer", i)})
+		w.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("gen", "integer", i)})
 		// The update is applied before the next frame is read, so a SEND right behind it
 		// routes by it, with no 500 ms delay.
-		w.expectSilence("w")
+		w.ExpectSilence("w")
 		send(s, "SEND", map[string]any{"application": "lazy", "ops": []any{cmp("/gen", "$eq", i)}}, i, nil)
-		if got := w.expect(4)["d"].(map[string]any)["payload"]; got != i {
+		if got := w.Expect(4)["d"].(map[string]any)["payload"]; got != i {
 			t.Fatalf("got payload %v, want %d", got, i)
 		}
 	}
@@ -218,10 +218,10 @@ func TestBug_MalformedMetadataEntryKillsConnection(t *testing.T) {
 		srv := startServer(t, nil)
 		c := connect(t, srv, enc, "m", "c", nil)
 		for _, d := range []any{map[string]any{"k": "bare value"}, map[string]any{"k": map[string]any{"type": "string"}}, "x", nil} {
-			c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": d})
-			c.expectError(3, "invalid metadata")
+			c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": d})
+			c.ExpectError(3, "invalid metadata")
 		}
-		c.expectSilence("c")
+		c.ExpectSilence("c")
 	}
 }
 
@@ -236,19 +236,19 @@ func TestBug_LegacyV1OpsRejected(t *testing.T) {
 func TestBug_ClientDisconnectedSentTwice(t *testing.T) {
 	srv := startServer(t, nil)
 	w := connect(t, srv, wire.JSON, "watch", "w", map[string]any{"receive_client_updates": true})
-	w.expect(4) // its own CLIENT_CONNECTED
+	w.Expect(4) // its own CLIENT_CONNECTED
 	for _, end := range []func(c *rawClient){
-		func(c *rawClient) { c.send(map[string]any{"op": 8}); c.expect(8); c.expectClosed() }, // server-initiated
-		func(c *rawClient) { c.ws.CloseNow() },                                                // client-initiated
+		func(c *rawClient) { c.Send(map[string]any{"op": 8}); c.Expect(8); c.ExpectClosed() }, // server-initiated
+		func(c *rawClient) { c.WS.CloseNow() },                                                // client-initiated
 	} {
 		c := connect(t, srv, wire.JSON, "leaver", "l", nil)
-		if m := w.expect(4); m["t"] != "CLIENT_CONNECTED" {
+		if m := w.Expect(4); m["t"] != "CLIENT_CONNECTED" {
 			t.Fatalf("got %v", m)
 		}
 		end(c)
-		if m := w.expect(4); m["t"] != "CLIENT_DISCONNECTED" {
+		if m := w.Expect(4); m["t"] != "CLIENT_DISCONNECTED" {
 			t.Fatalf("got %v", m)
 		}
 	}
-	w.expectSilence("w")
+	w.ExpectSilence("w")
 }

@@ -52,16 +52,16 @@ func TestServer_HandleAndOnPresence(t *testing.T) {
 	}
 
 	c := connect(t, srv, wire.Msgpack, "ext", "c1", nil)
-	c.send(map[string]any{"op": 4, "t": "ECHO", "d": "hi"})
-	m := c.expect(4)
+	c.Send(map[string]any{"op": 4, "t": "ECHO", "d": "hi"})
+	m := c.Expect(4)
 	if d := m["d"].(map[string]any); m["t"] != "ECHO" || d["d"] != "hi" || d["from"] != "c1" || d["peers"] != int64(1) {
 		t.Errorf("got %v", m)
 	}
-	c.send(map[string]any{"op": 4, "t": "ECHO", "d": "bad"})
-	c.expectError(3, "echo refused")
-	c.send(map[string]any{"op": 9})
-	c.expectError(8, "invalid client op nil")
-	c.expectClosed()
+	c.Send(map[string]any{"op": 4, "t": "ECHO", "d": "bad"})
+	c.ExpectError(3, "echo refused")
+	c.Send(map[string]any{"op": 9})
+	c.ExpectError(8, "invalid client op nil")
+	c.ExpectClosed()
 	eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -104,14 +104,14 @@ func TestServer_ErrorInfoAndUpdateQueues(t *testing.T) {
 		t.Errorf("UpdateQueues of an unknown client: got %v, want ErrUnknownClient", err)
 	}
 	c := connect(t, srv, wire.JSON, "ext", "c1", nil)
-	c.send(map[string]any{"op": 4, "t": "LATER", "d": map[string]any{"n": int64(1)}, "ts": int64(42)})
+	c.Send(map[string]any{"op": 4, "t": "LATER", "d": map[string]any{"n": int64(1)}, "ts": int64(42)})
 	go (<-later)()
-	d := c.expectError(3, "later refused")
+	d := c.ExpectError(3, "later refused")
 	want := map[string]any{"op": "dispatch", "t": "LATER", "d": map[string]any{"n": int64(1)}, "ts": int64(42), "reason": "later: refused"}
 	if !reflect.DeepEqual(d["extra_info"], want) {
 		t.Errorf("extra_info: got %v, want %v", d["extra_info"], want)
 	}
-	if m := c.expect(4); m["t"] != "LATER_DONE" {
+	if m := c.Expect(4); m["t"] != "LATER_DONE" {
 		t.Errorf("got %v, want LATER_DONE", m)
 	}
 	if ids := queryNodes(t, c, map[string]any{"application": "ext"}); len(ids) != 1 {
@@ -121,9 +121,9 @@ func TestServer_ErrorInfoAndUpdateQueues(t *testing.T) {
 	if len(got) != 1 || !reflect.DeepEqual(got[0].Client.Queues, []string{"jobs"}) {
 		t.Errorf("queues after UpdateQueues: got %v, want [jobs]", got)
 	}
-	c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("load", "integer", int64(3))})
-	c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("load", "string", int64(3))}) // refused: no hook
-	c.expectError(3, "invalid metadata")
+	c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("load", "integer", int64(3))})
+	c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("load", "string", int64(3))}) // refused: no hook
+	c.ExpectError(3, "invalid metadata")
 	mu.Lock()
 	defer mu.Unlock()
 	if !reflect.DeepEqual(updates, []string{"c1"}) {

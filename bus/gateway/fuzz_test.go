@@ -38,22 +38,22 @@ func FuzzProtocol(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame string) {
 		c := dial(t, srv.Addr(), wire.JSON)
 		// A fresh id each time: the previous connection may still be deregistering.
-		c.identify("fuzz", fmt.Sprint("c", n.Add(1)), nil)
-		c.sendBytes(websocket.MessageText, []byte(frame))
+		c.Identify("fuzz", fmt.Sprint("c", n.Add(1)), nil)
+		c.SendBytes(websocket.MessageText, []byte(frame))
 		// The frame may have closed the connection (op 8): the heartbeat may then fail.
-		_ = c.ws.Write(context.Background(), websocket.MessageText, []byte(`{"op":5}`))
+		_ = c.WS.Write(context.Background(), websocket.MessageText, []byte(`{"op":5}`))
 		for {
-			m := c.next()
+			m := c.Next()
 			switch m["op"] {
 			case int64(6):
-				c.ws.CloseNow()
-				<-c.closed
+				c.WS.CloseNow()
+				<-c.Closed
 				return
 			case int64(8):
 				msg, _ := m["d"].(map[string]any)["error"].(string)
 				for _, ok := range allowedFatal {
 					if strings.HasPrefix(msg, ok) || strings.HasSuffix(msg, ok) {
-						c.expectClosed()
+						c.ExpectClosed()
 						return
 					}
 				}

@@ -36,7 +36,7 @@ func TestAuth_RestrictedMode(t *testing.T) {
 				extra["auth"] = tc.clientAuth
 			}
 			c := dial(t, srv.Addr(), wire.JSON)
-			ready := c.identify("app", "c", extra)
+			ready := c.Identify("app", "c", extra)
 			if got := ready["d"].(map[string]any)["restricted"]; got != tc.wantRestricted {
 				t.Fatalf("restricted = %v, want %v", got, tc.wantRestricted)
 			}
@@ -45,15 +45,15 @@ func TestAuth_RestrictedMode(t *testing.T) {
 			}
 			// Restricted: no client updates, only UPDATE_METADATA, reachable only by
 			// restricted queries, no ip.
-			c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("x", "integer", int64(1))})
+			c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("x", "integer", int64(1))})
 			for _, typ := range []string{"SEND", "BROADCAST", "QUERY_NODES", "QUEUE"} {
-				c.send(map[string]any{"op": 4, "t": typ, "d": map[string]any{"target": nil, "payload": 1}})
-				d := c.expectError(3, "invalid dispatch type "+typ+" (are you restricted?)")
+				c.Send(map[string]any{"op": 4, "t": typ, "d": map[string]any{"target": nil, "payload": 1}})
+				d := c.ExpectError(3, "invalid dispatch type "+typ+" (are you restricted?)")
 				if _, ok := d["extra_info"]; ok {
 					t.Errorf("restricted rejection has extra_info: %v", d)
 				}
 			}
-			c.expectSilence("c")
+			c.ExpectSilence("c")
 			obs := connect(t, srv, wire.JSON, "obs", "o", map[string]any{"auth": serverPassword(tc.serverAuth)})
 			if got := queryNodes(t, obs, map[string]any{"application": "app"}); len(got) != 0 {
 				t.Errorf("unrestricted query matched a restricted client: %v", got)
@@ -80,10 +80,10 @@ func serverPassword(pw string) any {
 func TestAuth_RestrictedMayNotUseETF(t *testing.T) {
 	srv := startServer(t, func(c *gateway.Config) { c.Auth = "pw" })
 	c := dial(t, srv.Addr(), wire.ETF)
-	c.expect(0)
-	c.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "a", "auth": "wrong"}})
-	c.expectError(8, "restricted clients may not use ETF")
-	c.expectClosed()
+	c.Expect(0)
+	c.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "a", "auth": "wrong"}})
+	c.ExpectError(8, "restricted clients may not use ETF")
+	c.ExpectClosed()
 	connect(t, srv, wire.ETF, "a", "c", map[string]any{"auth": "pw"})
 }
 
@@ -93,21 +93,21 @@ func TestBug_NoAuthRateLimit(t *testing.T) {
 	})
 	for i := range 3 {
 		c := dial(t, srv.Addr(), wire.JSON)
-		if got := c.identify("a", fmt.Sprint("guess", i), map[string]any{"auth": "guess"})["d"].(map[string]any)["restricted"]; got != true {
+		if got := c.Identify("a", fmt.Sprint("guess", i), map[string]any{"auth": "guess"})["d"].(map[string]any)["restricted"]; got != true {
 			t.Fatalf("guess %d: restricted = %v, want true", i, got)
 		}
 	}
 	// The limit is reached: even the right password is refused from this address.
 	c := dial(t, srv.Addr(), wire.JSON)
-	c.expect(0)
-	c.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "a", "auth": "pw"}})
-	d := c.expect(8)["d"].(map[string]any)
+	c.Expect(0)
+	c.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "a", "auth": "pw"}})
+	d := c.Expect(8)["d"].(map[string]any)
 	if msg, _ := d["error"].(string); !strings.HasPrefix(msg, "auth: rate limited") {
 		t.Errorf("got %v, want an auth rate limit error", d)
 	}
-	c.expectClosed()
+	c.ExpectClosed()
 	// A client that sends no password is not guessing and still gets in (restricted).
-	dial(t, srv.Addr(), wire.JSON).identify("a", "plain", nil)
+	dial(t, srv.Addr(), wire.JSON).Identify("a", "plain", nil)
 	// HTTP shares the limit.
 	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/api/v1/query", strings.NewReader("{}"))
 	req.Header.Set("Authorization", "pw")
@@ -127,13 +127,13 @@ func TestLimits_HeartbeatTookTooLong(t *testing.T) {
 	// Keep sending non-heartbeat frames until the lazy check (1.5 x 40 ms) fires.
 	deadline := time.Now().Add(waitFor)
 	for {
-		c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("x", "integer", int64(1))})
+		c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("x", "integer", int64(1))})
 		select {
-		case m := <-c.frames:
+		case m := <-c.Frames:
 			if d := m["d"].(map[string]any); m["op"] != int64(8) || d["error"] != "heartbeat took too long" {
 				t.Fatalf("got %v, want op 8 heartbeat took too long", m)
 			}
-			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+			if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 				t.Errorf("close code %v, want 1000", code)
 			}
 			return
@@ -148,8 +148,8 @@ func TestLimits_HeartbeatTookTooLong(t *testing.T) {
 func TestLimits_IdleTimeoutClosesWith1000(t *testing.T) {
 	srv := startServer(t, func(c *gateway.Config) { c.IdleTimeout = 100 * time.Millisecond })
 	c := dial(t, srv.Addr(), wire.JSON)
-	c.expect(0)
-	if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+	c.Expect(0)
+	if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 		t.Errorf("close code %v, want 1000 without op 8", code)
 	}
 }
@@ -157,11 +157,11 @@ func TestLimits_IdleTimeoutClosesWith1000(t *testing.T) {
 func TestLimits_FrameTooLarge(t *testing.T) {
 	srv := startServer(t, func(c *gateway.Config) { c.MaxFrameBytes = 1024 })
 	c := connect(t, srv, wire.JSON, "big", "c", nil)
-	c.send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": nil, "payload": strings.Repeat("x", 900)}})
-	c.expect(4) // 900 bytes of payload still fit
-	c.send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": nil, "payload": strings.Repeat("x", 2000)}})
-	c.expectError(8, "decode: payload: frame larger than 1024 bytes")
-	if code := c.expectClosed(); code != websocket.StatusMessageTooBig {
+	c.Send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": nil, "payload": strings.Repeat("x", 900)}})
+	c.Expect(4) // 900 bytes of payload still fit
+	c.Send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": nil, "payload": strings.Repeat("x", 2000)}})
+	c.ExpectError(8, "decode: payload: frame larger than 1024 bytes")
+	if code := c.ExpectClosed(); code != websocket.StatusMessageTooBig {
 		t.Errorf("close code %v, want 1009", code)
 	}
 }
@@ -176,7 +176,7 @@ func TestLimits_MaxConnections(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("third connection: got %v, %v; want HTTP 503", resp, err)
 	}
-	a.ws.CloseNow()
+	a.WS.CloseNow()
 	eventually(t, func() bool {
 		ws, _, err := websocket.Dial(ctx, "ws://"+srv.Addr()+"/gateway/websocket", nil)
 		if err == nil {
@@ -212,5 +212,5 @@ func TestLimits_SlowConsumerIsClosed(t *testing.T) {
 		}
 		return len(queryNodes(t, s, map[string]any{"application": "slow"})) == 0
 	})
-	s.expectSilence("s") // the sender is unaffected
+	s.ExpectSilence("s") // the sender is unaffected
 }

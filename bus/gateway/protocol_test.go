@@ -40,27 +40,27 @@ func checkEnvelope(t *testing.T, m map[string]any, wantT any) {
 func TestProtocol_HelloReadyHeartbeat(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		c := dial(t, srv.Addr(), enc)
-		hello := c.expect(0)
+		hello := c.Expect(0)
 		checkEnvelope(t, hello, nil)
 		if got := hello["d"].(map[string]any)["heartbeat_interval"]; got != int64(45000) {
 			t.Errorf("heartbeat_interval = %#v, want 45000", got)
 		}
-		c.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": "app-" + string(enc)}})
-		ready := c.expect(2)
+		c.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": "app-" + string(enc)}})
+		ready := c.Expect(2)
 		checkEnvelope(t, ready, nil)
 		d := ready["d"].(map[string]any)
 		if d["client_id"] != "c1" || d["restricted"] != false {
 			t.Errorf("ready d = %v, want client_id c1, restricted false", d)
 		}
 		// A heartbeat right after identify (the Python client), and one without d.
-		c.send(map[string]any{"op": 5, "d": map[string]any{"client_id": "someone-else"}})
-		ack := c.expect(6)
+		c.Send(map[string]any{"op": 5, "d": map[string]any{"client_id": "someone-else"}})
+		ack := c.Expect(6)
 		checkEnvelope(t, ack, nil)
 		if got := ack["d"].(map[string]any)["client_id"]; got != "c1" {
 			t.Errorf("heartbeat_ack client_id = %v, want c1 (from identify, not the request)", got)
 		}
-		c.send(map[string]any{"op": 5})
-		c.expect(6)
+		c.Send(map[string]any{"op": 5})
+		c.Expect(6)
 	})
 }
 
@@ -68,13 +68,13 @@ func TestProtocol_OpBeforeIdentify(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		for _, op := range []int64{0, 2, 3, 4, 5, 6, 7, 8, 42} {
 			c := dial(t, srv.Addr(), enc)
-			c.expect(0)
-			c.send(map[string]any{"op": op, "d": map[string]any{}})
-			d := c.expectError(8, "sent payload with non-identify opcode without identifying first")
+			c.Expect(0)
+			c.Send(map[string]any{"op": op, "d": map[string]any{}})
+			d := c.ExpectError(8, "sent payload with non-identify opcode without identifying first")
 			if _, ok := d["extra_info"]; !ok {
 				t.Errorf("op 8 d %v lacks extra_info", d)
 			}
-			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+			if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 				t.Errorf("op %d: close code %v, want 1000", op, code)
 			}
 		}
@@ -90,9 +90,9 @@ func TestProtocol_InvalidClientOp(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		for op, want := range cases {
 			c := connect(t, srv, enc, "ops", "c", nil)
-			c.send(map[string]any{"op": op, "d": nil})
-			c.expectError(8, want)
-			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+			c.Send(map[string]any{"op": op, "d": nil})
+			c.ExpectError(8, want)
+			if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 				t.Errorf("close code %v, want 1000", code)
 			}
 		}
@@ -122,16 +122,16 @@ func TestProtocol_IdentifyErrors(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				c := dial(t, srv.Addr(), enc)
-				c.expect(0)
-				c.send(tc.frame)
-				d := c.expectError(8, tc.want)
+				c.Expect(0)
+				c.Send(tc.frame)
+				d := c.ExpectError(8, tc.want)
 				if tc.name == "bad initial metadata" {
 					info, _ := d["extra_info"].(map[string]any)
 					if info["x"] != "x: value fails validation for 'integer'" {
 						t.Errorf("extra_info = %v", d["extra_info"])
 					}
 				}
-				c.expectClosed()
+				c.ExpectClosed()
 			})
 		}
 	})
@@ -142,16 +142,16 @@ func TestProtocol_AlreadyRegistered(t *testing.T) {
 		app := "dup-" + string(enc)
 		first := connect(t, srv, enc, app, "c1", nil)
 		second := dial(t, srv.Addr(), enc)
-		second.expect(0)
-		second.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
-		second.expectError(8, "c1: already registered for app "+app)
-		second.expectClosed()
-		first.expectSilence("c1")
+		second.Expect(0)
+		second.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
+		second.ExpectError(8, "c1: already registered for app "+app)
+		second.ExpectClosed()
+		first.ExpectSilence("c1")
 
 		// A second identify on the same socket is fatal too, and frees the registration.
-		first.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
-		first.expectError(8, "c1: already registered for app "+app)
-		first.expectClosed()
+		first.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c1", "application_id": app}})
+		first.ExpectError(8, "c1: already registered for app "+app)
+		first.ExpectClosed()
 		connect(t, srv, enc, app, "c1", nil)
 	})
 }
@@ -176,10 +176,10 @@ func TestProtocol_DecodeErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
 			c := dial(t, srv.Addr(), tc.enc)
-			c.expect(0)
-			c.sendBytes(tc.typ, tc.data)
-			c.expectError(8, tc.want)
-			if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+			c.Expect(0)
+			c.SendBytes(tc.typ, tc.data)
+			c.ExpectError(8, tc.want)
+			if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 				t.Errorf("close code %v, want 1000", code)
 			}
 		})
@@ -190,14 +190,14 @@ func TestProtocol_UnknownDispatchIsOp3(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		c := connect(t, srv, enc, "unknown-"+string(enc), "c", nil)
 		for _, typ := range []any{"NOPE", "QUEUE", "QUEUE_REQUEST", "QUEUE_REQUEST_CANCEL", "QUEUE_ACK", int64(7), nil} {
-			c.send(map[string]any{"op": 4, "t": typ, "d": map[string]any{"queue": "q"}, "ts": int64(5)})
-			d := c.expectError(3, "invalid dispatch payload")
+			c.Send(map[string]any{"op": 4, "t": typ, "d": map[string]any{"queue": "q"}, "ts": int64(5)})
+			d := c.ExpectError(3, "invalid dispatch payload")
 			info, _ := d["extra_info"].(map[string]any)
 			if info["op"] != "dispatch" || info["t"] != typ || info["ts"] != int64(5) {
 				t.Errorf("%v: extra_info = %v, want op dispatch, t and ts echoed", typ, info)
 			}
 		}
-		c.expectSilence("c")
+		c.ExpectSilence("c")
 	})
 }
 
@@ -210,11 +210,11 @@ func TestProtocol_ServerCloseSaysGoodbye(t *testing.T) {
 		defer cancel()
 		closed <- srv.Close(ctx)
 	}()
-	d := c.expect(7)["d"].(map[string]any)
+	d := c.Expect(7)["d"].(map[string]any)
 	if d["reason"] != "server shutting down" {
 		t.Errorf("goodbye reason = %v", d["reason"])
 	}
-	if code := c.expectClosed(); code != websocket.StatusNormalClosure {
+	if code := c.ExpectClosed(); code != websocket.StatusNormalClosure {
 		t.Errorf("close code %v, want 1000 after goodbye", code)
 	}
 	if err := <-closed; err != nil {
@@ -227,7 +227,7 @@ func TestProtocol_ServerCloseSaysGoodbye(t *testing.T) {
 func TestProtocol_FragmentedMessages(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		c := dial(t, srv.Addr(), enc)
-		c.expect(0)
+		c.Expect(0)
 		fragmented := func(v any) {
 			t.Helper()
 			b, err := wire.Encode(enc, v)
@@ -236,7 +236,7 @@ func TestProtocol_FragmentedMessages(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
-			w, err := c.ws.Writer(ctx, c.frameType())
+			w, err := c.WS.Writer(ctx, c.FrameType())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,9 +250,9 @@ func TestProtocol_FragmentedMessages(t *testing.T) {
 			}
 		}
 		fragmented(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "frag-" + string(enc)}})
-		c.expect(2)
+		c.Expect(2)
 		fragmented(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"target": map[string]any{"application": "frag-" + string(enc)}, "payload": "whole"}})
-		if got := c.expect(4)["d"].(map[string]any)["payload"]; got != "whole" {
+		if got := c.Expect(4)["d"].(map[string]any)["payload"]; got != "whole" {
 			t.Errorf("got payload %v", got)
 		}
 	})

@@ -23,8 +23,8 @@ func meta(kv ...any) map[string]any {
 // queryNodes asks QUERY_NODES over c and returns the matching client ids, sorted.
 func queryNodes(t testing.TB, c *rawClient, q any) []string {
 	t.Helper()
-	c.send(map[string]any{"op": 4, "t": "QUERY_NODES", "d": q})
-	m := c.expect(4)
+	c.Send(map[string]any{"op": 4, "t": "QUERY_NODES", "d": q})
+	m := c.Expect(4)
 	if m["t"] != "QUERY_NODES" {
 		t.Fatalf("got %v, want t QUERY_NODES", m)
 	}
@@ -41,7 +41,7 @@ func queryNodes(t testing.TB, c *rawClient, q any) []string {
 }
 
 func send(c *rawClient, t string, target, payload, nonce any) {
-	c.send(map[string]any{"op": 4, "t": t, "d": map[string]any{"target": target, "payload": payload, "nonce": nonce}})
+	c.Send(map[string]any{"op": 4, "t": t, "d": map[string]any{"target": target, "payload": payload, "nonce": nonce}})
 }
 
 func TestRouting_SendNonceAndPayloadPassthrough(t *testing.T) {
@@ -51,7 +51,7 @@ func TestRouting_SendNonceAndPayloadPassthrough(t *testing.T) {
 		for _, nonce := range []any{"n", int64(7), map[string]any{"id": "x"}, nil} {
 			payload := map[string]any{"list": []any{int64(1), 2.5, "s", nil, true}, "n": map[string]any{}}
 			send(recv, "SEND", map[string]any{"application": app}, payload, nonce)
-			m := recv.expect(4)
+			m := recv.Expect(4)
 			checkEnvelope(t, m, "SEND")
 			d := m["d"].(map[string]any)
 			if !reflect.DeepEqual(d["payload"], payload) || !reflect.DeepEqual(d["nonce"], nonce) || d["target"] != nil {
@@ -71,12 +71,12 @@ func TestRouting_BroadcastReachesEveryMatch(t *testing.T) {
 		other := connect(t, srv, enc, "other-"+string(enc), "o", nil)
 		send(other, "BROADCAST", map[string]any{"application": app}, "hi", "n")
 		for _, r := range rs {
-			m := r.expect(4)
+			m := r.Expect(4)
 			if m["t"] != "BROADCAST" || m["d"].(map[string]any)["payload"] != "hi" {
 				t.Errorf("got %v", m)
 			}
 		}
-		other.expectSilence("o")
+		other.ExpectSilence("o")
 	})
 }
 
@@ -89,11 +89,11 @@ func TestRouting_SendPicksOneMatch(t *testing.T) {
 	for range n {
 		send(sender, "SEND", map[string]any{"application": "one"}, "x", nil)
 	}
-	sender.expectSilence("s")
+	sender.ExpectSilence("s")
 	got := map[string]int{}
 	for name, c := range map[string]*rawClient{"a": a, "b": b} {
-		c.send(map[string]any{"op": 5})
-		for m := c.next(); m["op"] != int64(6); m = c.next() {
+		c.Send(map[string]any{"op": 5})
+		for m := c.Next(); m["op"] != int64(6); m = c.Next() {
 			got[name]++
 		}
 	}
@@ -111,8 +111,8 @@ func TestRouting_NoRouteAlwaysOp3(t *testing.T) {
 			"selector":    map[string]any{"$min": "x"},
 		}
 		for _, typ := range []string{"SEND", "BROADCAST"} {
-			c.send(map[string]any{"op": 4, "t": typ, "ts": int64(123), "d": map[string]any{"target": target, "payload": "p", "nonce": "n"}})
-			d := c.expectError(3, "no_route")
+			c.Send(map[string]any{"op": 4, "t": typ, "ts": int64(123), "d": map[string]any{"target": target, "payload": "p", "nonce": "n"}})
+			d := c.ExpectError(3, "no_route")
 			info := d["extra_info"].(map[string]any)
 			if info["op"] != int64(4) || info["t"] != typ || info["ts"] != int64(123) {
 				t.Errorf("extra_info = %v, want op 4, t %s, ts 123", info, typ)
@@ -125,17 +125,17 @@ func TestRouting_NoRouteAlwaysOp3(t *testing.T) {
 		// Droppable: silently dropped.
 		send(c, "SEND", map[string]any{"application": "nobody", "droppable": true}, "p", nil)
 		send(c, "BROADCAST", map[string]any{"application": "nobody", "droppable": "true"}, "p", nil)
-		c.expectSilence("c")
+		c.ExpectSilence("c")
 	})
 }
 
 func TestRouting_SendErrors(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		c := connect(t, srv, enc, "se-"+string(enc), "c", nil)
-		c.send(map[string]any{"op": 4, "t": "SEND", "d": "not a map"})
-		c.expectError(3, "invalid dispatch payload")
-		c.send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"payload": "no target"}})
-		c.expectError(3, "invalid dispatch payload")
+		c.Send(map[string]any{"op": 4, "t": "SEND", "d": "not a map"})
+		c.ExpectError(3, "invalid dispatch payload")
+		c.Send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{"payload": "no target"}})
+		c.ExpectError(3, "invalid dispatch payload")
 		for target, want := range map[string]any{
 			"ops not a list":  map[string]any{"ops": "x"},
 			"bad path":        map[string]any{"ops": []any{map[string]any{"path": "x", "op": "$eq", "to": map[string]any{"value": 1}}}},
@@ -145,12 +145,12 @@ func TestRouting_SendErrors(t *testing.T) {
 			"target a string": "app",
 		} {
 			send(c, "SEND", want, "p", nil)
-			d := c.expectError(3, "invalid query")
+			d := c.ExpectError(3, "invalid query")
 			if s, _ := d["extra_info"].(string); s == "" {
 				t.Errorf("%s: extra_info = %v, want the reason", target, d["extra_info"])
 			}
 		}
-		c.expectSilence("c")
+		c.ExpectSilence("c")
 	})
 }
 
@@ -159,18 +159,18 @@ func TestRouting_TargetNullMatchesEveryone(t *testing.T) {
 	a := connect(t, srv, wire.JSON, "app-a", "a", nil)
 	b := connect(t, srv, wire.Msgpack, "app-b", "b", nil)
 	send(a, "BROADCAST", nil, "all", nil)
-	a.expect(4)
-	b.expect(4)
+	a.Expect(4)
+	b.Expect(4)
 	// A legacy array of tags matches nobody.
 	send(a, "SEND", map[string]any{"application": []any{"tag"}}, "p", nil)
-	a.expectError(3, "no_route")
+	a.ExpectError(3, "no_route")
 }
 
 func TestMetadata_UpdateTypesAndVisibility(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		app := "md-" + string(enc)
 		c := connect(t, srv, enc, app, "c", nil)
-		c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta(
+		c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta(
 			"s", "string", "x", "i", "integer", int64(3), "f", "float", 2.5, "v", "version", "1.2.3-rc.1+b",
 			"l", "list", []any{int64(1), "a"}, "b", "boolean", true, "m", "map", map[string]any{"k": []any{int64(1)}},
 		)})
@@ -190,13 +190,13 @@ func TestMetadata_ValidationAllOrNothing(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		app := "mv-" + string(enc)
 		c := connect(t, srv, enc, app, "c", map[string]any{"metadata": meta("keep", "integer", int64(1))})
-		c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta(
+		c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta(
 			"keep", "integer", int64(2),
 			"int_as_float", "integer", 1.0, "float_as_int", "float", int64(1), "bad_version", "version", "1.2",
 			"bad_type", "colour", "red", "ip", "string", "1.2.3.4", "bad_list", "list", "x",
 			"bad_bool", "boolean", "true", "bad_map", "map", []any{},
 		)})
-		d := c.expectError(3, "invalid metadata")
+		d := c.ExpectError(3, "invalid metadata")
 		want := map[string]any{
 			"int_as_float": "int_as_float: value fails validation for 'integer'",
 			"float_as_int": "float_as_int: value fails validation for 'float'",
@@ -214,11 +214,11 @@ func TestMetadata_ValidationAllOrNothing(t *testing.T) {
 		if got := queryNodes(t, c, q); len(got) != 1 {
 			t.Errorf("valid entries of a refused update were applied: got %v", got)
 		}
-		c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": []any{}})
-		c.expectError(3, "invalid metadata")
-		c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": map[string]any{"x": "not an entry"}})
-		c.expectError(3, "invalid metadata")
-		c.expectSilence("c")
+		c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": []any{}})
+		c.ExpectError(3, "invalid metadata")
+		c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": map[string]any{"x": "not an entry"}})
+		c.ExpectError(3, "invalid metadata")
+		c.ExpectSilence("c")
 	})
 }
 
@@ -227,7 +227,7 @@ func TestMetadata_Strategies(t *testing.T) {
 		t.Run(strategy, func(t *testing.T) {
 			srv := startServer(t, func(c *gateway.Config) { c.MetadataStrategy = bus.Strategy(strategy) })
 			c := connect(t, srv, wire.JSON, "st", "c", map[string]any{"metadata": meta("a", "integer", int64(1))})
-			c.send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("b", "integer", int64(2))})
+			c.Send(map[string]any{"op": 4, "t": "UPDATE_METADATA", "d": meta("b", "integer", int64(2))})
 			hasA := queryNodes(t, c, map[string]any{"ops": []any{map[string]any{"path": "/a", "op": "$eq", "to": map[string]any{"value": int64(1)}}}})
 			hasB := queryNodes(t, c, map[string]any{"ops": []any{map[string]any{"path": "/b", "op": "$eq", "to": map[string]any{"value": int64(2)}}}})
 			hasEnc := queryNodes(t, c, map[string]any{"ops": []any{map[string]any{"path": "/encoding", "op": "$eq", "to": map[string]any{"value": "json"}}}})
@@ -246,7 +246,7 @@ func TestMetadata_ReservedKeys(t *testing.T) {
 	connect(t, srv, wire.Msgpack, "res", "c", map[string]any{"namespace": "prod", "ip": "10.0.0.9:8080",
 		"receive_client_updates": true, "metadata": meta("x", "string", "y")})
 	other := connect(t, srv, wire.JSON, "res", "d", nil)
-	other.expectSilence("d")
+	other.ExpectSilence("d")
 	cases := map[string]any{
 		"namespace": "prod", "ip": "10.0.0.9:8080", "encoding": "msgpack", "receive_client_updates": true,
 	}
@@ -270,9 +270,9 @@ func TestMetadata_ReservedKeys(t *testing.T) {
 	}
 	// Clients cannot set reserved keys, not even in identify.
 	r := dial(t, srv.Addr(), wire.JSON)
-	r.expect(0)
-	r.send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "res2", "metadata": meta("encoding", "string", "etf")}})
-	d := r.expectError(8, "initial metadata: invalid")
+	r.Expect(0)
+	r.Send(map[string]any{"op": 1, "d": map[string]any{"client_id": "c", "application_id": "res2", "metadata": meta("encoding", "string", "etf")}})
+	d := r.ExpectError(8, "initial metadata: invalid")
 	if want := map[string]any{"encoding": "encoding: forbidden metadata key"}; !reflect.DeepEqual(d["extra_info"], want) {
 		t.Errorf("extra_info = %v, want %v", d["extra_info"], want)
 	}
@@ -281,27 +281,27 @@ func TestMetadata_ReservedKeys(t *testing.T) {
 func TestClientEvents_SentOnceToSubscribers(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, srv *gateway.Server, enc wire.Encoding) {
 		watcher := dial(t, srv.Addr(), enc)
-		watcher.identify("watch-"+string(enc), "w", map[string]any{"receive_client_updates": true})
+		watcher.Identify("watch-"+string(enc), "w", map[string]any{"receive_client_updates": true})
 		// The subscriber gets its own CLIENT_CONNECTED after ready.
-		m := watcher.expect(4)
+		m := watcher.Expect(4)
 		checkEnvelope(t, m, "CLIENT_CONNECTED")
 		if d := m["d"].(map[string]any); d["target"] != nil || d["nonce"] != nil ||
 			!reflect.DeepEqual(d["payload"], map[string]any{"app": "watch-" + string(enc)}) {
 			t.Errorf("CLIENT_CONNECTED d = %v", d)
 		}
 		other := connect(t, srv, wire.JSON, "someapp-"+string(enc), "o", nil)
-		m = watcher.expect(4)
+		m = watcher.Expect(4)
 		if m["t"] != "CLIENT_CONNECTED" || m["d"].(map[string]any)["payload"].(map[string]any)["app"] != "someapp-"+string(enc) {
 			t.Errorf("got %v", m)
 		}
 		// Closed by a fatal op 8 (the original could announce this twice).
-		other.send(map[string]any{"op": 0})
-		other.expectError(8, "invalid client op :hello")
-		other.expectClosed()
-		m = watcher.expect(4)
+		other.Send(map[string]any{"op": 0})
+		other.ExpectError(8, "invalid client op :hello")
+		other.ExpectClosed()
+		m = watcher.Expect(4)
 		if m["t"] != "CLIENT_DISCONNECTED" {
 			t.Errorf("got %v, want CLIENT_DISCONNECTED", m)
 		}
-		watcher.expectSilence("w")
+		watcher.ExpectSilence("w")
 	})
 }

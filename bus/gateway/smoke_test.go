@@ -14,11 +14,11 @@ func TestServer_SendAcrossEncodings(t *testing.T) {
 			t.Run(string(from)+"->"+string(to), func(t *testing.T) {
 				recv := connect(t, srv, to, "recv-"+string(from)+string(to), "r", nil)
 				send := connect(t, srv, from, "send", "s-"+string(from)+string(to), nil)
-				send.send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{
+				send.Send(map[string]any{"op": 4, "t": "SEND", "d": map[string]any{
 					"target": map[string]any{"application": "recv-" + string(from) + string(to)},
 					"nonce":  "n1", "payload": map[string]any{"i": int64(1), "f": 1.5},
 				}})
-				m := recv.expect(4)
+				m := recv.Expect(4)
 				if m["t"] != "SEND" {
 					t.Fatalf("got t %v, want SEND", m["t"])
 				}
