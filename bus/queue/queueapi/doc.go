@@ -1,0 +1,13 @@
+// Package queueapi puts the durable queues (a queue.Broker) on a singyeong gateway: the queue
+// dispatch events of the websocket protocol (QUEUE, QUEUE_REQUEST, QUEUE_REQUEST_CANCEL,
+// QUEUE_ACK, and QUEUE_NACK, which the original lacked) and the queue REST routes under
+// /api/v1/queues. Register wires both, and the broker's view of clients leaving and changing
+// their metadata.
+//
+// Every outcome of a QUEUE frame, QUEUE_CONFIRM or op 3, goes out once everything applied
+// before it is on disk, so a connection gets them in the order it sent its QUEUE frames, and a
+// QUEUE_CONFIRM also confirms the ACKs and NACKs the connection sent before that QUEUE.
+//
+// This package imports bus, bus/queue, bus/gateway, bus/wire and bus/etf. It must not import
+// bbolt (the store is the caller's choice), kv/, client/ or cmd/.
+package queueapi
