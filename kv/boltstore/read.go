@@ -292,6 +292,10 @@ func (s *Store) Forks() ([]kv.ForkInfo, error) {
 	return out, err
 }
 
+// maxEventBytes bounds the values one Events call returns (it always returns at least one
+// whole revision), so a watcher catching up on large values holds a bounded batch.
+const maxEventBytes = 4 << 20
+
 // Events implements kv.Reader.
 func (s *Store) Events(from int64, limit int, match func(fork, key string) bool) ([]kv.Event, int64, error) {
 	if from < 1 {
@@ -304,8 +308,9 @@ func (s *Store) Events(from int64, limit int, match func(fork, key string) bool)
 			return &kv.CompactedError{CompactedRevision: c}
 		}
 		c := v.revs.Cursor()
+		size := 0
 		for k, val := c.Seek(revKey(from)); k != nil; k, val = c.Next() {
-			if limit > 0 && len(out) >= limit {
+			if limit > 0 && len(out) >= limit || size >= maxEventBytes {
 				return nil
 			}
 			r := int64(readU64(k))
@@ -317,7 +322,9 @@ func (s *Store) Events(from int64, limit int, match func(fork, key string) bool)
 				if match != nil && !match(e.Fork, e.Key) {
 					continue
 				}
-				out = append(out, v.event(r, rec.Time, e))
+				ev := v.event(r, rec.Time, e)
+				size += len(ev.Value)
+				out = append(out, ev)
 			}
 			next = r + 1
 		}
