@@ -97,6 +97,11 @@ func (h *Handler) v1Error(w http.ResponseWriter, r *http.Request, err error) {
 
 var statusOK = map[string]string{"status": "ok"}
 
+// maxV1RevisionBytes bounds the values one v1 GET ?revisions= answer rebuilds (estimated from
+// the current value's size); past it the answer holds the newest revisions and says
+// X-Crush-Truncated: true. Page through older ones with GET /v2/history and ?rev=.
+const maxV1RevisionBytes = 64 << 20
+
 // v1Target checks the key and resolves the fork of a v1 request: the path wins, then ?fork=, then "default".
 func (h *Handler) v1Target(r *http.Request, key, pathFork string) (string, error) {
 	if err := kv.ValidateKey(key, h.limits.MaxKeyBytes); err != nil {
@@ -168,6 +173,11 @@ func (h *Handler) v1Get(w http.ResponseWriter, r *http.Request, key, pathFork st
 	take := int64(rec.Rev - rec.OldestRev)
 	if !all {
 		take = min(take, n)
+	}
+	// the original answered every revision however many; this bounds one answer by size
+	if budget := max(1, maxV1RevisionBytes/int64(max(len(rec.Value), 64))); take > budget {
+		take = budget
+		w.Header().Set("X-Crush-Truncated", "true")
 	}
 	revs := []string{}
 	var patches [][][2]string
