@@ -58,6 +58,7 @@ CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
 	fl.IntVar(&f.cfg.Limits.MaxValueBytes, "max-value-bytes", 0, "largest value accepted (default 1.5 MiB)")
 	fl.IntVar(&f.cfg.Limits.MaxKeyBytes, "max-key-bytes", 0, "longest key accepted (default 4096)")
 	fl.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 0, "largest JSON request body (default 4 MiB)")
+	fl.IntVar(&f.cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "most open API connections (watches included); more wait to be accepted")
 	fl.DurationVar(&f.cfg.WatchProgressInterval, "watch-progress-interval", kvhttp.DefaultWatchProgressInterval, "how often an idle watch gets a progress event")
 	fl.DurationVar(&f.cfg.Raft.HeartbeatTimeout, "heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "raft heartbeat timeout (lower for faster failover on a fast network)")
 	fl.DurationVar(&f.cfg.Raft.ElectionTimeout, "election-timeout", raftnode.DefaultElectionTimeout, "raft election timeout")

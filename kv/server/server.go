@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 
 	"github.com/mahou-go/mahou/kv"
 	"github.com/mahou-go/mahou/kv/kvhttp"
@@ -29,6 +30,8 @@ const (
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultMaxConnections bounds open API connections; more wait to be accepted.
+	DefaultMaxConnections = 10000
 )
 
 // Config is everything a crush node is configured with.
@@ -58,6 +61,9 @@ type Config struct {
 	Limits kv.Limits
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
+	// MaxConnections bounds open API connections (watches included); more wait in the
+	// listen queue until one closes.
+	MaxConnections int
 	// WatchProgressInterval is how often an idle watch gets a progress event.
 	WatchProgressInterval time.Duration
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are the HTTP server's timeouts. There is no
@@ -84,6 +90,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RaftAddr == "" {
 		c.RaftAddr = DefaultRaftAddr
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.ReadHeaderTimeout <= 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
@@ -163,6 +172,7 @@ func (s *Server) Open() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	ln = netutil.LimitListener(ln, s.cfg.MaxConnections)
 	if serverTLS != nil {
 		ln = tls.NewListener(ln, serverTLS)
 	}
