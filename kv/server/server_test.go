@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -89,4 +91,26 @@ func TestConfig_Validate(t *testing.T) {
 	if _, err := server.New(server.Config{}); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
+}
+
+// Past --max-connections, new connections wait until one closes.
+func TestServer_MaxConnections(t *testing.T) {
+	s := startServer(t, server.Config{MaxConnections: 1})
+	held, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	if _, err := client.Get("http://" + s.Addr() + "/healthz"); err == nil {
+		t.Fatal("a second connection was served while the limit was reached")
+	}
+	held.Close()
+	testutil.Eventually(t, 10*time.Second, "a connection once the first closed", func() bool {
+		resp, err := client.Get("http://" + s.Addr() + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
