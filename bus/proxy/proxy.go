@@ -224,6 +224,10 @@ func upstreamError(target string, err error) error {
 	return fmt.Errorf("%w: %s (%v); the client's ip metadata must be an address it serves HTTP on", ErrUnreachable, target, err)
 }
 
+// ErrorHeader marks the proxy's own error answers, so a client can tell them from a target's
+// answer with the same status; its value is the error code.
+const ErrorHeader = "X-Singyeong-Proxy-Error"
+
 // writeError is the one table of the proxy's errors. The original's own answers keep their
 // shapes: {"method": ["no method provided"]} and {"errors": ["..."]}; the others carry
 // {"errors": [message]} too, for clients of the original, plus the house's error and message.
@@ -237,12 +241,15 @@ func writeError(w http.ResponseWriter, err error) {
 		for k, msgs := range fields {
 			out[k] = toAny(msgs)
 		}
+		w.Header().Set(ErrorHeader, "missing_field")
 		writeJSON(w, http.StatusBadRequest, out)
 		return
 	case errors.As(err, &rule):
+		w.Header().Set(ErrorHeader, "invalid_method")
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []any{rule.Msg}})
 		return
 	case errors.Is(err, ErrNoMatch):
+		w.Header().Set(ErrorHeader, "no_matches")
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []any{"no matches"}})
 		return
 	case errors.Is(err, ErrInvalidJSON):
@@ -261,6 +268,7 @@ func writeError(w http.ResponseWriter, err error) {
 		status, code = http.StatusBadGateway, "target_unreachable"
 	}
 	msg := err.Error()
+	w.Header().Set(ErrorHeader, code)
 	writeJSON(w, status, map[string]any{"error": code, "message": msg, "errors": []any{msg}})
 }
 

@@ -124,7 +124,7 @@ func TestProxy_Validation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		a := call(t, srv, "", tc.body)
-		if got := decode(t, a.body); a.status != tc.status || !reflect.DeepEqual(got, tc.want) {
+		if got := decode(t, a.body); a.status != tc.status || !reflect.DeepEqual(got, tc.want) || a.header.Get(proxy.ErrorHeader) == "" {
 			t.Errorf("%s: got %d %v, want %d %v", tc.body, a.status, got, tc.status, tc.want)
 		}
 	}
@@ -140,7 +140,7 @@ func TestProxy_Validation(t *testing.T) {
 		a := call(t, srv, "", body)
 		m, _ := decode(t, a.body).(map[string]any)
 		errs, _ := m["errors"].([]any)
-		if m["error"] != code || len(errs) != 1 || errs[0] != m["message"] || a.status/100 != 4 {
+		if m["error"] != code || len(errs) != 1 || errs[0] != m["message"] || a.status/100 != 4 || a.header.Get(proxy.ErrorHeader) != code {
 			t.Errorf("%s: got %d %s, want code %s", body, a.status, a.body, code)
 		}
 	}
@@ -160,7 +160,7 @@ func TestProxy_Passthrough(t *testing.T) {
 	if a.status != http.StatusCreated || a.body != "raw answer \x00\xff" {
 		t.Fatalf("got %d %q", a.status, a.body)
 	}
-	if a.header.Get("Content-Type") != "text/plain; charset=latin1" || a.header.Get("X-Upstream-Thing") != "yes" {
+	if a.header.Get("Content-Type") != "text/plain; charset=latin1" || a.header.Get("X-Upstream-Thing") != "yes" || a.header.Get(proxy.ErrorHeader) != "" {
 		t.Errorf("headers: %v", a.header)
 	}
 	r := <-up.got

@@ -104,6 +104,8 @@ var (
 	ErrNotConnected = errors.New("singyeong: not connected")
 	// ErrProtocol means the server sent something the protocol does not allow.
 	ErrProtocol = errors.New("singyeong: protocol error")
+
+	errEmptyQueue = errors.New("a queue name is required")
 )
 
 // Client is a connected singyeong client. Its methods are safe for concurrent use.
@@ -114,12 +116,16 @@ type Client struct {
 	stop   chan struct{}
 	done   chan struct{}
 
-	mu          sync.Mutex // guards ws, restricted, metadata, waiters, pingWaiters, closed; a leaf lock
+	// queueMu orders QUEUE frames with their waiters in confirms; taken before mu.
+	queueMu sync.Mutex
+
+	mu          sync.Mutex // guards ws, restricted, metadata, waiters, pingWaiters, confirms, closed; a leaf lock
 	ws          *websocket.Conn
 	restricted  bool
 	metadata    Metadata
-	waiters     map[string]chan Frame // t → the caller waiting for a reply dispatch (QUERY_NODES)
-	pingWaiters []chan struct{}       // closed at the next heartbeat ack
+	waiters     map[string]chan Frame   // t → the caller waiting for a reply dispatch (QUERY_NODES)
+	pingWaiters []chan struct{}         // closed at the next heartbeat ack
+	confirms    map[string][]chan error // queue → the Queue calls waiting for their outcome, oldest first
 	closed      bool
 	closeOnce   sync.Once
 }
@@ -146,7 +152,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c := &Client{
 		opts: opts, log: log, metadata: opts.Metadata,
 		frames: make(chan Frame, opts.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
-		waiters: make(map[string]chan Frame),
+		waiters: make(map[string]chan Frame), confirms: make(map[string][]chan error),
 	}
 	ws, interval, err := c.connect(ctx)
 	if err != nil {

@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
-// HTTPError is a non-2xx answer of the REST API.
+// HTTPError is a non-2xx answer of the REST API. Code is the body's "error" when it is a
+// string (the stable code, e.g. "queue_not_found").
 type HTTPError struct {
 	Status int
+	Code   string
 	Body   string
 }
 
@@ -21,13 +24,44 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("singyeong: http %d: %s", e.Status, strings.TrimSpace(e.Body))
 }
 
+// maxAnswer bounds what the REST client reads of one answer.
+const maxAnswer = 64 << 20
+
+// REST is a client of the server's REST API. Server is the http(s) (or ws(s)) base URL; Auth is
+// sent as the raw Authorization header when not empty; HTTP nil means http.DefaultClient.
+type REST struct {
+	Server string
+	Auth   string
+	HTTP   *http.Client
+}
+
 // Query asks POST /api/v1/query which clients a query matches. server is the http(s) base URL;
 // auth is sent as the raw Authorization header when not empty.
 func Query(ctx context.Context, hc *http.Client, server, auth string, query any) ([]Node, error) {
+	return REST{Server: server, Auth: auth, HTTP: hc}.Query(ctx, query)
+}
+
+// Query asks POST /api/v1/query which clients a query matches.
+func (r REST) Query(ctx context.Context, query any) ([]Node, error) {
+	raw, err := r.do(ctx, http.MethodPost, "/api/v1/query", nil, query)
+	if err != nil {
+		return nil, err
+	}
+	m, err := JSON.unmarshal(append(append([]byte(`{"nodes":`), raw...), '}'))
+	if err != nil {
+		return nil, fmt.Errorf("singyeong: decode query answer: %w", err)
+	}
+	return nodesFrom(m["nodes"])
+}
+
+// do sends a request with body (JSON-encoded unless nil) and returns the answer's body, or an
+// *HTTPError for a non-2xx status.
+func (r REST) do(ctx context.Context, method, path string, params url.Values, body any) ([]byte, error) {
+	hc := r.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	u, err := url.Parse(server)
+	u, err := url.Parse(r.Server)
 	if err != nil {
 		return nil, fmt.Errorf("singyeong: parse server url: %w", err)
 	}
@@ -37,36 +71,55 @@ func Query(ctx context.Context, hc *http.Client, server, auth string, query any)
 	case "wss":
 		u.Scheme = "https"
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/query"
-	body, err := json.Marshal(floatsAsFloats(query))
-	if err != nil {
-		return nil, fmt.Errorf("singyeong: encode query: %w", err)
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = params.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(floatsAsFloats(body))
+		if err != nil {
+			return nil, fmt.Errorf("singyeong: encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.Auth != "" {
+		req.Header.Set("Authorization", r.Auth)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("singyeong: query: %w", err)
+		return nil, fmt.Errorf("singyeong: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, fmt.Errorf("singyeong: read query answer: %w", err)
+		return nil, fmt.Errorf("singyeong: read answer of %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &HTTPError{Status: resp.StatusCode, Body: string(raw)}
+		he := &HTTPError{Status: resp.StatusCode, Body: string(raw)}
+		var e struct {
+			Error any `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil {
+			he.Code, _ = e.Error.(string)
+		}
+		return nil, he
 	}
-	m, err := JSON.unmarshal(append(append([]byte(`{"nodes":`), raw...), '}'))
+	return raw, nil
+}
+
+// decodeAnswer decodes a JSON object answer into plain values.
+func decodeAnswer(raw []byte) (map[string]any, error) {
+	m, err := JSON.unmarshal(raw)
 	if err != nil {
-		return nil, fmt.Errorf("singyeong: decode query answer: %w", err)
+		return nil, fmt.Errorf("singyeong: decode answer: %w", err)
 	}
-	return nodesFrom(m["nodes"])
+	return m, nil
 }
 
 // nodesFrom converts decoded client views into Nodes.
@@ -100,4 +153,21 @@ func nodesFrom(v any) ([]Node, error) {
 		nodes = append(nodes, n)
 	}
 	return nodes, nil
+}
+
+func intOf(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+func stringOf(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func formatCursor(after uint64) string {
+	if after == 0 {
+		return ""
+	}
+	return strconv.FormatUint(after, 10)
 }

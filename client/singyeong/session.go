@@ -65,9 +65,7 @@ func (c *Client) session(ws *websocket.Conn, interval time.Duration) {
 		cancel()
 		ws.CloseNow()
 		<-beatDone
-		c.mu.Lock()
-		c.ws = nil
-		c.mu.Unlock()
+		c.disconnected()
 	}()
 	for {
 		f, err := c.read(ctx, ws)
@@ -85,6 +83,9 @@ func (c *Client) session(ws *websocket.Conn, interval time.Duration) {
 
 // route hands one frame to whoever waits for it; it returns false when the session must end.
 func (c *Client) route(f Frame, acks chan struct{}) bool {
+	if c.routeQueueOutcome(f) {
+		return true
+	}
 	switch {
 	case f.Op == OpHeartbeatAck:
 		select {
