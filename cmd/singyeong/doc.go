@@ -1,4 +1,4 @@
-// Command singyeong is wiring only: it turns flags and environment into a gateway.Config and
-// runs the server, or uses the client package exactly as any program would. It must not be
-// imported, and it imports nothing under kv/.
+// Command singyeong is wiring only: it turns flags and environment into a server.Config and
+// runs a node (bus/server), or uses the client package exactly as any program would. It must
+// not be imported, and it imports nothing under kv/.
 package main

@@ -124,13 +124,22 @@ func startBinary(t *testing.T, env []string, args ...string) *server {
 
 func (s *server) url() string { return "http://" + s.addr }
 
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
 // run runs a client command to completion.
 func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv runs a command to completion with extra environment.
+func runEnv(t *testing.T, env []string, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	return stdout.String(), stderr.String(), err

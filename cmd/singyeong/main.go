@@ -1,5 +1,5 @@
 // Command singyeong runs the singyeong message bus (serve) and talks to one as a client (send,
-// broadcast, query, listen).
+// broadcast, query, listen, queue).
 package main
 
 import (

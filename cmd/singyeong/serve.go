@@ -15,6 +15,9 @@ import (
 
 	"github.com/mahou-go/mahou/bus"
 	"github.com/mahou-go/mahou/bus/gateway"
+	"github.com/mahou-go/mahou/bus/proxy"
+	"github.com/mahou-go/mahou/bus/queue"
+	"github.com/mahou-go/mahou/bus/server"
 )
 
 // Environment variables of serve. PORT and AUTH are the original server's.
@@ -23,52 +26,83 @@ const (
 	envDataDir = "SINGYEONG_DATA_DIR"
 	envPort    = "PORT"
 	envAuthSrv = "AUTH"
+	// envPrefix names the environment variable of each queue and proxy flag: --queue-ack-timeout
+	// is SINGYEONG_QUEUE_ACK_TIMEOUT.
+	envPrefix = "SINGYEONG_"
 )
 
 // shutdownTimeout bounds a graceful stop.
 const shutdownTimeout = 10 * time.Second
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
-	cfg := gateway.DefaultConfig()
+	cfg := server.DefaultConfig()
 	var strategy, logLevel string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "run a singyeong server",
 		Long: "Run a singyeong server. Precedence: flags, then environment, then defaults.\n" +
 			"Environment: " + envAddr + " (or PORT, the original's, meaning :PORT), " + envDataDir +
-			", AUTH (the shared password).",
+			", AUTH (the shared password), and SINGYEONG_<FLAG> for every --queue-* and --proxy-* flag\n" +
+			"(--queue-ack-timeout is SINGYEONG_QUEUE_ACK_TIMEOUT).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			applyServeEnv(cmd, &cfg)
-			cfg.MetadataStrategy = bus.Strategy(strategy)
+			envErr := applyServeEnv(cmd, &cfg.Gateway)
+			cfg.Gateway.MetadataStrategy = bus.Strategy(strategy)
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level %q: must be debug, info, warn or error", logLevel)
+				envErr = errors.Join(envErr, fmt.Errorf("--log-level %q: must be debug, info, warn or error", logLevel))
+			}
+			if envErr != nil { // report every problem at once
+				return errors.Join(envErr, cfg.Validate())
 			}
 			return runServe(cmd.Context(), cfg, stderrLogger(stderr, level))
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&cfg.Addr, "addr", gateway.DefaultAddr, "host:port to listen on (env "+envAddr+", or PORT)")
-	f.StringVar(&cfg.DataDir, "data-dir", gateway.DefaultDataDir, "data directory (env "+envDataDir+")")
-	f.StringVar(&cfg.Auth, "auth", "", "shared password; empty means open (env AUTH)")
-	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", gateway.DefaultHeartbeatInterval, "heartbeat interval sent in hello")
-	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close connections silent for this long")
-	f.Int64Var(&cfg.MaxFrameBytes, "max-frame-bytes", gateway.DefaultMaxFrameBytes, "largest websocket message accepted")
-	f.IntVar(&cfg.MaxConnections, "max-connections", gateway.DefaultMaxConnections, "most websocket connections at once")
-	f.IntVar(&cfg.OutboundFrames, "outbound-frames", gateway.DefaultOutboundFrames, "frames queued per connection before it is a slow consumer")
-	f.DurationVar(&cfg.WriteTimeout, "write-timeout", gateway.DefaultWriteTimeout, "longest websocket write before the client is a slow consumer")
-	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", gateway.DefaultMaxBodyBytes, "largest REST request body")
-	f.IntVar(&cfg.AuthFailures, "auth-failures", gateway.DefaultAuthFailures, "wrong passwords allowed per IP per window")
-	f.DurationVar(&cfg.AuthFailureWindow, "auth-failure-window", gateway.DefaultAuthFailureWindow, "window of --auth-failures")
-	f.StringVar(&strategy, "metadata-strategy", string(gateway.DefaultMetadataStrategy), "UPDATE_METADATA strategy: merge or replace")
-	f.StringSliceVar(&cfg.OriginPatterns, "origin", nil, "browser origins allowed to connect besides the server's own host")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	gatewayFlags(cmd, &cfg.Gateway, &strategy)
+	queueFlags(cmd, &cfg.Queue, &cfg.Proxy)
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
 
+func gatewayFlags(cmd *cobra.Command, g *gateway.Config, strategy *string) {
+	f := cmd.Flags()
+	f.StringVar(&g.Addr, "addr", gateway.DefaultAddr, "host:port to listen on (env "+envAddr+", or PORT)")
+	f.StringVar(&g.DataDir, "data-dir", gateway.DefaultDataDir, "data directory, holds the queue database "+server.QueueFile+" (env "+envDataDir+")")
+	f.StringVar(&g.Auth, "auth", "", "shared password; empty means open (env AUTH)")
+	f.DurationVar(&g.HeartbeatInterval, "heartbeat-interval", gateway.DefaultHeartbeatInterval, "heartbeat interval sent in hello")
+	f.DurationVar(&g.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close connections silent for this long")
+	f.Int64Var(&g.MaxFrameBytes, "max-frame-bytes", gateway.DefaultMaxFrameBytes, "largest websocket message accepted")
+	f.IntVar(&g.MaxConnections, "max-connections", gateway.DefaultMaxConnections, "most websocket connections at once")
+	f.IntVar(&g.OutboundFrames, "outbound-frames", gateway.DefaultOutboundFrames, "frames queued per connection before it is a slow consumer")
+	f.DurationVar(&g.WriteTimeout, "write-timeout", gateway.DefaultWriteTimeout, "longest websocket write before the client is a slow consumer")
+	f.Int64Var(&g.MaxBodyBytes, "max-body-bytes", gateway.DefaultMaxBodyBytes, "largest REST request body (the proxy's included)")
+	f.IntVar(&g.AuthFailures, "auth-failures", gateway.DefaultAuthFailures, "wrong passwords allowed per IP per window")
+	f.DurationVar(&g.AuthFailureWindow, "auth-failure-window", gateway.DefaultAuthFailureWindow, "window of --auth-failures")
+	f.StringVar(strategy, "metadata-strategy", string(gateway.DefaultMetadataStrategy), "UPDATE_METADATA strategy: merge or replace")
+	f.StringSliceVar(&g.OriginPatterns, "origin", nil, "browser origins allowed to connect besides the server's own host")
+}
+
+// envFlags are the flags that also read SINGYEONG_<NAME> from the environment.
+var envFlags = []string{"queue-ack-timeout", "queue-max-deliveries", "queue-max-nack-delay", "queue-max-bytes",
+	"proxy-timeout", "proxy-max-response-bytes"}
+
+func queueFlags(cmd *cobra.Command, q *queue.Config, p *proxy.Config) {
+	f := cmd.Flags()
+	f.DurationVar(&q.AckTimeout, "queue-ack-timeout", queue.DefaultAckTimeout, "time a consumer has to ACK a queue message before it is delivered again")
+	f.IntVar(&q.MaxDeliveries, "queue-max-deliveries", queue.DefaultMaxDeliveries, "deliveries of a queue message before it goes to the dead letters")
+	f.DurationVar(&q.MaxNackDelay, "queue-max-nack-delay", queue.DefaultMaxNackDelay, "longest delay a QUEUE_NACK may ask for")
+	f.Int64Var(&q.MaxBytes, "queue-max-bytes", queue.DefaultMaxBytes, "stored bytes of all queue messages (in memory and on disk) before QUEUE is refused")
+	f.DurationVar(&p.Timeout, "proxy-timeout", proxy.DefaultTimeout, "longest proxied request, answer included")
+	f.Int64Var(&p.MaxResponseBytes, "proxy-max-response-bytes", proxy.DefaultMaxResponseBytes, "largest answer the proxy passes through")
+}
+
+// envName is the environment variable of a flag: queue-ack-timeout is SINGYEONG_QUEUE_ACK_TIMEOUT.
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
 // applyServeEnv fills the fields whose flag was not given from the environment.
-func applyServeEnv(cmd *cobra.Command, cfg *gateway.Config) {
+func applyServeEnv(cmd *cobra.Command, cfg *gateway.Config) error {
 	changed := cmd.Flags().Changed
 	if !changed("addr") {
 		if v := os.Getenv(envAddr); v != "" {
@@ -83,15 +117,24 @@ func applyServeEnv(cmd *cobra.Command, cfg *gateway.Config) {
 	if v := os.Getenv(envAuthSrv); !changed("auth") && v != "" {
 		cfg.Auth = v
 	}
+	var errs []error
+	for _, name := range envFlags {
+		if v, ok := os.LookupEnv(envName(name)); ok && !changed(name) {
+			if err := cmd.Flags().Set(name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(name), v, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runServe serves until ctx is cancelled (SIGINT or SIGTERM), then stops gracefully.
-func runServe(ctx context.Context, cfg gateway.Config, log *slog.Logger) error {
-	srv, err := gateway.NewServer(cfg, log)
+func runServe(ctx context.Context, cfg server.Config, log *slog.Logger) error {
+	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(); err != nil {
+	if err := srv.Open(); err != nil {
 		return err
 	}
 	<-ctx.Done()
