@@ -162,7 +162,7 @@ func (b *Broker) apply(c Command) Result {
 	res := b.m.Apply(c)
 	b.metrics.applied(c, res)
 	for _, ch := range b.m.takeChanges() {
-		k := msgKey{ch.Queue, ch.ID}
+		k := msgKey{ch.Queue, ch.Record.ID}
 		switch {
 		case ch.Deleted || (ch.Record.State != InFlight && ch.Record.State != Delayed):
 			b.timers.drop(k)

@@ -63,7 +63,7 @@ func coalesce(changes []Change) []Change {
 	seen := make(map[msgKey]entry, len(changes))
 	out := make([]Change, 0, len(changes))
 	for _, ch := range changes {
-		k := msgKey{ch.Queue, ch.ID}
+		k := msgKey{ch.Queue, ch.Record.ID}
 		e, ok := seen[k]
 		if !ok {
 			seen[k] = entry{at: len(out), created: ch.Body != nil}
@@ -77,7 +77,7 @@ func coalesce(changes []Change) []Change {
 	}
 	kept := out[:0]
 	for _, ch := range out {
-		if ch.Deleted && seen[msgKey{ch.Queue, ch.ID}].created {
+		if ch.Deleted && seen[msgKey{ch.Queue, ch.Record.ID}].created {
 			continue
 		}
 		kept = append(kept, ch)

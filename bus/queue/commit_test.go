@@ -89,7 +89,7 @@ func TestBroker_ConfirmsAfterCommitAndCoalesces(t *testing.T) {
 		t.Fatalf("got %s", c)
 	}
 	saves := store.saved()
-	if len(saves) != 2 || len(saves[1]) != 1 || saves[1][0].ID != first || saves[1][0].Record.State != queue.InFlight {
+	if len(saves) != 2 || len(saves[1]) != 1 || saves[1][0].Record.ID != first || saves[1][0].Record.State != queue.InFlight {
 		t.Errorf("second commit: got %+v, want only the first message's delivery", saves)
 	}
 	// A batch with nothing left to write confirms without a commit.

@@ -44,6 +44,7 @@ type queueState struct {
 // message is one message of a queue.
 type message struct {
 	id     string
+	num    uint64 // Record.Num
 	q      *queueState
 	rec    Record
 	body   []byte
@@ -114,7 +115,8 @@ func (m *Machine) enqueue(c Enqueue) Result {
 	if _, dup := q.msgs[c.ID]; dup {
 		return Result{Err: fmt.Errorf("enqueue %s in %s: %w", c.ID, c.Queue, ErrDuplicate)}
 	}
-	msg := &message{id: c.ID, q: q, body: c.Body, target: string(target)}
+	// The message's number is the Seq set is about to give it.
+	msg := &message{id: c.ID, num: m.seq + 1, q: q, body: c.Body, target: string(target)}
 	q.msgs[c.ID] = msg
 	q.bytes += int64(len(c.Body))
 	m.bytes += int64(len(c.Body))
@@ -252,10 +254,11 @@ func (m *Machine) set(msg *message, rec Record, isNew bool) {
 		m.seq++
 		rec.Seq = m.seq
 	}
+	rec.ID, rec.Num = msg.id, msg.num
 	m.leave(msg)
 	msg.rec = rec
 	m.enter(msg)
-	ch := Change{Queue: msg.q.name, ID: msg.id, Record: rec}
+	ch := Change{Queue: msg.q.name, Record: rec}
 	if isNew {
 		ch.Body = msg.body
 	}
@@ -269,7 +272,7 @@ func (m *Machine) remove(msg *message) {
 	q.bytes -= int64(len(msg.body))
 	m.bytes -= int64(len(msg.body))
 	msg.rec.State = 0
-	m.changes = append(m.changes, Change{Queue: q.name, ID: msg.id, Deleted: true})
+	m.changes = append(m.changes, Change{Queue: q.name, Record: Record{ID: msg.id, Num: msg.num}, Deleted: true})
 }
 
 // leave undoes what enter did for msg's current state.

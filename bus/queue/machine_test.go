@@ -187,7 +187,7 @@ func newMemStore() *memStore {
 
 func (s *memStore) Save(changes []queue.Change) error {
 	for _, ch := range changes {
-		k := [2]string{ch.Queue, ch.ID}
+		k := [2]string{ch.Queue, ch.Record.ID}
 		s.queues[ch.Queue] = true
 		if ch.Deleted {
 			delete(s.records, k)
@@ -202,7 +202,7 @@ func (s *memStore) Save(changes []queue.Change) error {
 	return nil
 }
 
-func (s *memStore) Load(queueFn func(string) error, msgFn func(q, id string, rec queue.Record, body []byte) error) error {
+func (s *memStore) Load(queueFn func(string) error, msgFn func(q string, rec queue.Record, body []byte) error) error {
 	keys := make([][2]string, 0, len(s.records))
 	for k := range s.records {
 		keys = append(keys, k)
@@ -214,7 +214,7 @@ func (s *memStore) Load(queueFn func(string) error, msgFn func(q, id string, rec
 		}
 	}
 	for _, k := range keys {
-		if err := msgFn(k[0], k[1], s.records[k], s.bodies[k]); err != nil {
+		if err := msgFn(k[0], s.records[k], s.bodies[k]); err != nil {
 			return err
 		}
 	}
@@ -224,7 +224,7 @@ func (s *memStore) Load(queueFn func(string) error, msgFn func(q, id string, rec
 func (s *memStore) Close() error { return nil }
 
 func TestEncodings_RoundTrip(t *testing.T) {
-	rec := queue.Record{State: queue.InFlight, Seq: 1 << 40, Deliveries: 7, EnqueuedAt: -5, At: 1 << 50,
+	rec := queue.Record{ID: "m", Num: 3, State: queue.InFlight, Seq: 1 << 40, Deliveries: 7, EnqueuedAt: -5, At: 1 << 50,
 		Consumer: bus.ClientKey{App: "a", ID: "b"}, Reason: "r"}
 	enc, _ := rec.AppendBinary(nil)
 	if got, err := queue.DecodeRecord(enc); err != nil || got != rec {

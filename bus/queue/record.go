@@ -41,6 +41,11 @@ const recordVersion = 1
 // Record is the state of one message, everything but its body. It is what the store keeps per
 // message beside the body, rewritten on every change.
 type Record struct {
+	// ID is the message's id.
+	ID string
+	// Num is the message's number: its Seq when it was enqueued, fixed for its life. Numbers
+	// grow with time, so a store keyed by them appends instead of writing all over its file.
+	Num   uint64
 	State State
 	// Seq orders the message within its state: a new Seq is taken from the machine's counter
 	// whenever the message enters Ready, Delayed or Dead, so FIFO order is Seq order.
@@ -62,6 +67,8 @@ type Record struct {
 func (r Record) AppendBinary(b []byte) ([]byte, error) {
 	e := encoder{b: b}
 	e.byte(recordVersion)
+	e.string(r.ID)
+	e.uint(r.Num)
 	e.byte(byte(r.State))
 	e.uint(r.Seq)
 	e.uint(uint64(r.Deliveries))
@@ -80,6 +87,8 @@ func DecodeRecord(b []byte) (Record, error) {
 		return Record{}, fmt.Errorf("decode record: version %d: %w", v, ErrVersion)
 	}
 	var r Record
+	r.ID = d.string()
+	r.Num = d.uint()
 	r.State = State(d.byte())
 	r.Seq = d.uint()
 	deliveries := d.uint()
@@ -101,8 +110,7 @@ func DecodeRecord(b []byte) (Record, error) {
 // Change is one message's new state, produced by applying a command, for the store to write.
 type Change struct {
 	Queue string
-	ID    string
-	// Record is the message's state; ignored when Deleted.
+	// Record is the message's state. When Deleted, only its ID and Num are meaningful.
 	Record Record
 	// Body is set when the message is new (enqueued by the command): the store writes it once.
 	Body []byte
@@ -115,10 +123,10 @@ type Change struct {
 type Store interface {
 	// Load calls queue once for every stored queue (also one without messages), then msg for
 	// each of its messages. body may be kept: the store hands out a copy.
-	Load(queue func(name string) error, msg func(queue, id string, rec Record, body []byte) error) error
+	Load(queue func(name string) error, msg func(queue string, rec Record, body []byte) error) error
 	// Save writes changes, in order, in one transaction and returns once it is durable
-	// (fsync). A later change of the same message wins. On error nothing may be assumed
-	// written.
+	// (fsync). A message is named by its queue and Record.Num; a later change of the same
+	// message wins. On error nothing may be assumed written.
 	Save(changes []Change) error
 	// Close releases the store; it is idempotent.
 	Close() error

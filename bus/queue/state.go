@@ -10,7 +10,8 @@ import (
 
 // Restore adds a stored message to the state, as the store holds it; Finish must follow the
 // last Restore. It is how a state is rebuilt from disk (or from a snapshot).
-func (m *Machine) Restore(queue, id string, rec Record, body []byte) error {
+func (m *Machine) Restore(queue string, rec Record, body []byte) error {
+	id := rec.ID
 	target, err := TargetBytes(body)
 	if err != nil {
 		return fmt.Errorf("restore %s/%s: %w", queue, id, err)
@@ -22,7 +23,7 @@ func (m *Machine) Restore(queue, id string, rec Record, body []byte) error {
 	if _, dup := q.msgs[id]; dup {
 		return fmt.Errorf("restore %s/%s: %w", queue, id, ErrDuplicate)
 	}
-	msg := &message{id: id, q: q, rec: rec, body: body, target: string(target)}
+	msg := &message{id: id, num: rec.Num, q: q, rec: rec, body: body, target: string(target)}
 	q.msgs[id] = msg
 	q.bytes += int64(len(body))
 	m.bytes += int64(len(body))

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -29,20 +30,22 @@ func (s *Store) Check() error {
 				return nil
 			}
 			_ = records.ForEach(func(k, v []byte) error {
-				if _, err := queue.DecodeRecord(v); err != nil {
-					fail("%s/%s: %v", name, k, err)
+				if rec, err := queue.DecodeRecord(v); err != nil {
+					fail("%s/%x: %v", name, k, err)
+				} else if len(k) != 8 || binary.BigEndian.Uint64(k) != rec.Num {
+					fail("%s/%x: holds message number %d", name, k, rec.Num)
 				}
 				if bodies.Get(k) == nil {
-					fail("%s/%s: record without a body", name, k)
+					fail("%s/%x: record without a body", name, k)
 				}
 				return nil
 			})
 			_ = bodies.ForEach(func(k, v []byte) error {
 				if _, _, _, err := queue.DecodeBody(v); err != nil {
-					fail("%s/%s: %v", name, k, err)
+					fail("%s/%x: %v", name, k, err)
 				}
 				if records.Get(k) == nil {
-					fail("%s/%s: body without a record", name, k)
+					fail("%s/%x: body without a record", name, k)
 				}
 				return nil
 			})

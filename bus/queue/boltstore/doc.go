@@ -4,9 +4,14 @@
 // Layout (schema version 1, in the meta bucket):
 //
 //	meta                 "schema" → 8-byte big-endian version
-//	queues/<name>/records <message id> → queue.Record (version byte, then fields)
-//	queues/<name>/bodies  <message id> → the message body (queue.EncodeBody: version byte,
-//	                      target, nonce, payload)
+//	queues/<name>/records <message number> → queue.Record (version byte, then the id and
+//	                      the other fields)
+//	queues/<name>/bodies  <message number> → the message body (queue.EncodeBody: version
+//	                      byte, target, nonce, payload)
+//
+// A message number (queue.Record.Num, 8 bytes big-endian) is the message's Seq when it was
+// enqueued: numbers grow with time, so new messages append to the B+tree and a commit dirties
+// a few pages instead of one random page per message.
 //
 // A message has exactly one record and one body; a queue's bucket stays when its messages are
 // gone, so an empty queue is still listed after a restart. Every Save is one bbolt transaction,

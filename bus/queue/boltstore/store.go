@@ -142,8 +142,12 @@ func queueBuckets(qs *bolt.Bucket, name string) ([2]*bolt.Bucket, error) {
 	return [2]*bolt.Bucket{records, bodies}, nil
 }
 
+// key is a message's key in both buckets: its number, big-endian, so that keys sort in
+// enqueue order and new messages append to the B+tree instead of landing on random pages.
+func key(num uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), num) }
+
 func saveChange(records, bodies *bolt.Bucket, ch queue.Change) error {
-	id := []byte(ch.ID)
+	id := key(ch.Record.Num)
 	if ch.Deleted {
 		if err := records.Delete(id); err != nil {
 			return err
@@ -155,18 +159,18 @@ func saveChange(records, bodies *bolt.Bucket, ch queue.Change) error {
 		return err
 	}
 	if err := records.Put(id, rec); err != nil {
-		return fmt.Errorf("put record %s: %w", ch.ID, err)
+		return fmt.Errorf("put record %s: %w", ch.Record.ID, err)
 	}
 	if ch.Body != nil {
 		if err := bodies.Put(id, ch.Body); err != nil {
-			return fmt.Errorf("put body %s: %w", ch.ID, err)
+			return fmt.Errorf("put body %s: %w", ch.Record.ID, err)
 		}
 	}
 	return nil
 }
 
 // Load implements queue.Store.
-func (s *Store) Load(queueFn func(name string) error, msgFn func(queue, id string, rec queue.Record, body []byte) error) error {
+func (s *Store) Load(queueFn func(name string) error, msgFn func(queue string, rec queue.Record, body []byte) error) error {
 	db, err := s.handle()
 	if err != nil {
 		return err
@@ -184,14 +188,17 @@ func (s *Store) Load(queueFn func(name string) error, msgFn func(queue, id strin
 			}
 			return records.ForEach(func(k, v []byte) error {
 				rec, err := queue.DecodeRecord(v)
+				if err == nil && (len(k) != 8 || binary.BigEndian.Uint64(k) != rec.Num) {
+					err = fmt.Errorf("key %x holds message number %d: %w", k, rec.Num, queue.ErrCorrupt)
+				}
 				if err != nil {
-					return fmt.Errorf("load %s/%s: %w", q, k, err)
+					return fmt.Errorf("load %s/%x: %w", q, k, err)
 				}
 				body := bodies.Get(k)
 				if body == nil {
-					return fmt.Errorf("load %s/%s: no body: %w", q, k, queue.ErrCorrupt)
+					return fmt.Errorf("load %s/%s: no body: %w", q, rec.ID, queue.ErrCorrupt)
 				}
-				return msgFn(q, string(k), rec, append([]byte(nil), body...))
+				return msgFn(q, rec, append([]byte(nil), body...))
 			})
 		})
 	})

@@ -25,9 +25,9 @@ func load(t *testing.T, s *boltstore.Store) loaded {
 	t.Helper()
 	l := loaded{msgs: map[string]queue.Record{}, bodies: map[string][]byte{}}
 	err := s.Load(func(name string) error { l.queues = append(l.queues, name); return nil },
-		func(q, id string, rec queue.Record, body []byte) error {
-			l.msgs[q+"/"+id] = rec
-			l.bodies[q+"/"+id] = body
+		func(q string, rec queue.Record, body []byte) error {
+			l.msgs[q+"/"+rec.ID] = rec
+			l.bodies[q+"/"+rec.ID] = body
 			return nil
 		})
 	if err != nil {
@@ -50,18 +50,21 @@ func TestStore_SaveLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "queues.db")
 	s := open(t, path)
 	body, _ := queue.EncodeBody(nil, "n", "payload")
-	ready := queue.Record{State: queue.Ready, Seq: 1, EnqueuedAt: 5}
-	inFlight := queue.Record{State: queue.InFlight, Seq: 2, Deliveries: 1, At: 9, Consumer: bus.ClientKey{App: "a", ID: "b"}}
+	rec := func(id string, num uint64, st queue.State) queue.Record {
+		return queue.Record{ID: id, Num: num, State: st, Seq: num, EnqueuedAt: 5}
+	}
+	inFlight := rec("m2", 2, queue.InFlight)
+	inFlight.Deliveries, inFlight.At, inFlight.Consumer = 1, 9, bus.ClientKey{App: "a", ID: "b"}
 	err := s.Save([]queue.Change{
-		{Queue: "q1", ID: "m1", Record: ready, Body: body},
-		{Queue: "q1", ID: "m2", Record: ready, Body: body},
-		{Queue: "q2", ID: "m3", Record: ready, Body: body},
-		{Queue: "q1", ID: "m2", Record: inFlight}, // a later change of the same message wins
+		{Queue: "q1", Record: rec("m1", 1, queue.Ready), Body: body},
+		{Queue: "q1", Record: rec("m2", 2, queue.Ready), Body: body},
+		{Queue: "q2", Record: rec("m3", 3, queue.Ready), Body: body},
+		{Queue: "q1", Record: inFlight}, // a later change of the same message wins
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save([]queue.Change{{Queue: "q2", ID: "m3", Deleted: true}}); err != nil {
+	if err := s.Save([]queue.Change{{Queue: "q2", Record: queue.Record{ID: "m3", Num: 3}, Deleted: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -72,7 +75,7 @@ func TestStore_SaveLoad(t *testing.T) {
 	}
 	s = open(t, path)
 	got := load(t, s)
-	want := map[string]queue.Record{"q1/m1": ready, "q1/m2": inFlight}
+	want := map[string]queue.Record{"q1/m1": rec("m1", 1, queue.Ready), "q1/m2": inFlight}
 	if !reflect.DeepEqual(got.queues, []string{"q1", "q2"}) || !reflect.DeepEqual(got.msgs, want) {
 		t.Errorf("got %v %v, want queues q1, q2 (empty now) and %v", got.queues, got.msgs, want)
 	}
@@ -88,7 +91,7 @@ func TestStore_RefusesOtherSchemaAndFindsCorruption(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "queues.db")
 	s := open(t, path)
 	body, _ := queue.EncodeBody(nil, nil, 1)
-	if err := s.Save([]queue.Change{{Queue: "q", ID: "m", Record: queue.Record{State: queue.Ready, Seq: 1}, Body: body}}); err != nil {
+	if err := s.Save([]queue.Change{{Queue: "q", Record: queue.Record{ID: "m", Num: 1, State: queue.Ready, Seq: 1}, Body: body}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -101,17 +104,17 @@ func TestStore_RefusesOtherSchemaAndFindsCorruption(t *testing.T) {
 		if err := q.Bucket([]byte("bodies")).Put([]byte("orphan"), body); err != nil {
 			return err
 		}
-		return q.Bucket([]byte("records")).Put([]byte("m"), []byte{1, 99})
+		return q.Bucket([]byte("records")).Put(binary.BigEndian.AppendUint64(nil, 1), []byte{1, 99})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	s = open(t, path)
-	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "body without a record") || !strings.Contains(err.Error(), "q/m") {
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "body without a record") || !strings.Contains(err.Error(), "q/0000000000000001") {
 		t.Errorf("check: got %v, want the orphan body and the bad record", err)
 	}
-	if err := s.Load(func(string) error { return nil }, func(string, string, queue.Record, []byte) error { return nil }); !errors.Is(err, queue.ErrCorrupt) {
+	if err := s.Load(func(string) error { return nil }, func(string, queue.Record, []byte) error { return nil }); !errors.Is(err, queue.ErrCorrupt) {
 		t.Errorf("load: got %v, want ErrCorrupt", err)
 	}
 	s.Close()
