@@ -28,6 +28,10 @@ type config struct {
 	encoding  string
 	queries   string
 	nats      string
+	mode      string
+	producers int
+	consumers int
+	pipeline  int
 }
 
 func main() {
@@ -42,12 +46,19 @@ func main() {
 	flag.StringVar(&cfg.encoding, "encoding", "json", "json or msgpack")
 	flag.StringVar(&cfg.queries, "queries", "app-only,2-op", "comma-separated queries to run: app-only, 2-op")
 	flag.StringVar(&cfg.nats, "nats", "", "measure a NATS server at this URL instead (queue groups; --server-pid is then NATS's pid)")
+	flag.StringVar(&cfg.mode, "mode", "send", "send (routed SEND) or queue (durable queues: enqueue, then end to end)")
+	flag.IntVar(&cfg.producers, "producers", 8, "queue mode: producing clients")
+	flag.IntVar(&cfg.consumers, "consumers", 8, "queue mode: consuming clients")
+	flag.IntVar(&cfg.pipeline, "pipeline", 8, "queue mode: QUEUE frames each producer has waiting for their QUEUE_CONFIRM")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var err error
-	if cfg.nats != "" {
+	switch {
+	case cfg.nats != "":
 		err = runNATS(ctx, cfg)
-	} else {
+	case cfg.mode == "queue":
+		err = runQueue(ctx, cfg)
+	default:
 		err = run(ctx, cfg)
 	}
 	stop()

@@ -48,7 +48,10 @@ func (s *Store) Open() error {
 	if s.db != nil || s.closed {
 		return errors.New("open queue store: already opened")
 	}
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout})
+	// As etcd does: the freelist is not written at every commit (Open rebuilds it by scanning
+	// the file) and is kept as a map. Commits still fsync: durability is untouched.
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout, NoFreelistSync: true,
+		FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return fmt.Errorf("open queue store %s: %w", s.path, err)
 	}
