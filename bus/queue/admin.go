@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/mahou-go/mahou/bus"
@@ -106,4 +107,21 @@ func (b *Broker) adminCommand(ctx context.Context, queue string, cmd func(at int
 	case <-ctx.Done():
 		return 0, fmt.Errorf("wait for the commit: %w", ctx.Err())
 	}
+}
+
+// Backup writes a consistent copy of the queue store to w, if the store can (a Backuper), and
+// returns its size; size is called with it before anything is written. The copy holds what was
+// committed when it began.
+func (b *Broker) Backup(w io.Writer, size func(int64)) (int64, error) {
+	bk, ok := b.store.(Backuper)
+	if !ok {
+		return 0, fmt.Errorf("back up queues: %w: the store cannot copy itself", ErrUnsupported)
+	}
+	b.mu.Lock()
+	err := b.usable()
+	b.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("back up queues: %w", err)
+	}
+	return bk.Backup(w, size)
 }

@@ -17,6 +17,8 @@ var (
 	ErrVersion = errors.New("unsupported queue format version")
 	// ErrDuplicate means an Enqueue named an id the queue already holds.
 	ErrDuplicate = errors.New("duplicate message id")
+	// ErrUnsupported means the store cannot do what was asked (a backup).
+	ErrUnsupported = errors.New("not supported by the queue store")
 	// ErrConfig wraps every configuration error Config.Validate reports.
 	ErrConfig = errors.New("invalid queue config")
 )

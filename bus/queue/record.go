@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/mahou-go/mahou/bus"
 )
@@ -130,4 +131,11 @@ type Store interface {
 	Save(changes []Change) error
 	// Close releases the store; it is idempotent.
 	Close() error
+}
+
+// Backuper is a Store that can copy itself while it serves.
+type Backuper interface {
+	// Backup writes a consistent copy of the store to w and returns its size; size, if not
+	// nil, is called with the copy's exact size before anything is written.
+	Backup(w io.Writer, size func(int64)) (int64, error)
 }

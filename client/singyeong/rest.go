@@ -101,14 +101,7 @@ func (r REST) do(ctx context.Context, method, path string, params url.Values, bo
 		return nil, fmt.Errorf("singyeong: read answer of %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		he := &HTTPError{Status: resp.StatusCode, Body: string(raw)}
-		var e struct {
-			Error any `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil {
-			he.Code, _ = e.Error.(string)
-		}
-		return nil, he
+		return nil, &HTTPError{Status: resp.StatusCode, Code: errorCode(raw), Body: string(raw)}
 	}
 	return raw, nil
 }
@@ -170,4 +163,16 @@ func formatCursor(after uint64) string {
 		return ""
 	}
 	return strconv.FormatUint(after, 10)
+}
+
+// errorCode returns the "error" of a JSON error answer when it is a string, or "".
+func errorCode(raw []byte) string {
+	var e struct {
+		Error any `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) != nil {
+		return ""
+	}
+	code, _ := e.Error.(string)
+	return code
 }

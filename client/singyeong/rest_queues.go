@@ -2,9 +2,12 @@ package singyeong
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // QueueStats is what a durable queue holds (GET /api/v1/queues).
@@ -149,4 +152,37 @@ func (r REST) count(ctx context.Context, path string, body any, key string) (int
 		return 0, err
 	}
 	return intOf(m[key]), nil
+}
+
+// BackupQueues streams a consistent copy of the server's queue database (a queues.db file) to
+// w and returns its size. A copy cut short is an error, never a short file reported as whole.
+func (r REST) BackupQueues(ctx context.Context, w io.Writer) (int64, error) {
+	hc := r.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(httpBase(r.Server), "/")+"/api/v1/backup/queues", nil)
+	if err != nil {
+		return 0, err
+	}
+	if r.Auth != "" {
+		req.Header.Set("Authorization", r.Auth)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("singyeong: backup: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		return 0, &HTTPError{Status: resp.StatusCode, Code: errorCode(raw), Body: string(raw)}
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return n, fmt.Errorf("singyeong: backup: copied %d of %d bytes: %w", n, resp.ContentLength, err)
+	}
+	return n, nil
 }

@@ -16,9 +16,9 @@ const adminTimeout = 30 * time.Second
 func newQueueCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
-		Short: "inspect and administer the durable queues: ls, dlq, requeue, purge",
+		Short: "inspect and administer the durable queues: ls, dlq, requeue, purge, backup",
 	}
-	cmd.AddCommand(newQueueLsCommand(), newQueueDLQCommand(), newQueueRequeueCommand(), newQueuePurgeCommand())
+	cmd.AddCommand(newQueueLsCommand(), newQueueDLQCommand(), newQueueRequeueCommand(), newQueuePurgeCommand(), newQueueBackupCommand())
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,28 @@ func TestE2E_QueueFlagValidation(t *testing.T) {
 		if err == nil || !strings.Contains(errOut, want) {
 			t.Errorf("err %v, stderr %q lacks %q", err, errOut, want)
 		}
+	}
+}
+
+// TestE2E_QueueBackup backs up a running server's queues and starts another server on the copy.
+func TestE2E_QueueBackup(t *testing.T) {
+	s := startBinary(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	p := dialClient(t, s, singyeong.Options{AppID: "producer"})
+	for i := range 20 {
+		if err := p.Queue(ctx, "jobs", map[string]any{"application": "worker"}, i, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	out, errOut, err := run(t, "queue", "backup", filepath.Join(dir, "queues.db"), "--server", s.url())
+	if err != nil || !strings.Contains(out, "bytes") {
+		t.Fatalf("backup: %v %s %s", err, out, errOut)
+	}
+	restored := startBinary(t, nil, "--data-dir", dir)
+	out, _, err = run(t, "queue", "ls", "jobs", "--server", restored.url(), "-o", "json")
+	if err != nil || !strings.Contains(out, `"ready":20`) {
+		t.Errorf("restored server: %v %s", err, out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -205,4 +206,26 @@ func (s *Store) Load(queueFn func(name string) error, msgFn func(queue string, r
 			})
 		})
 	})
+}
+
+// Backup writes a consistent copy of the file to w while the store keeps serving (a bbolt
+// read transaction: writers are not blocked) and returns its size, which size (if not nil)
+// learns first. The copy is a valid queues.db: put it in a data directory and start on it.
+func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
+	db, err := s.handle()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("back up queue store: %w", err)
+	}
+	return n, nil
 }

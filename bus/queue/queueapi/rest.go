@@ -49,7 +49,24 @@ func registerREST(srv *gateway.Server, b *queue.Broker, opts Options) error {
 			return err
 		}
 	}
-	return nil
+	return srv.HandleHTTP("GET /api/v1/backup/queues", http.HandlerFunc(h.backup))
+}
+
+// backup answers GET /api/v1/backup/queues with a consistent copy of the queue database, a
+// file to save as queues.db. Content-Length is the copy's exact size, so a copy cut short by a
+// failure midway shows as a short read, never as a complete file.
+func (h *rest) backup(w http.ResponseWriter, r *http.Request) {
+	started := false
+	_, err := h.b.Backup(w, func(size int64) {
+		started = true
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="queues.db"`)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	})
+	if err != nil && !started {
+		status, code := errorStatus(err)
+		writeJSON(w, status, map[string]any{"error": code, "message": err.Error()})
+	}
 }
 
 func serve(f handlerFunc) http.Handler {
@@ -75,7 +92,7 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_json"
 	case errors.Is(err, bus.ErrInvalidQueue):
 		return http.StatusBadRequest, "invalid_request"
-	case errors.Is(err, queue.ErrClosed), errors.Is(err, queue.ErrStore),
+	case errors.Is(err, queue.ErrClosed), errors.Is(err, queue.ErrStore), errors.Is(err, queue.ErrUnsupported),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "unavailable"
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/mahou-go/mahou/bus"
 	"github.com/mahou-go/mahou/bus/gateway"
 	"github.com/mahou-go/mahou/bus/queue"
+	"github.com/mahou-go/mahou/bus/queue/boltstore"
 	"github.com/mahou-go/mahou/bus/queue/queueapi"
 	"github.com/mahou-go/mahou/bus/wire"
 )
@@ -173,4 +176,39 @@ func FuzzParseIDs(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestREST_Backup(t *testing.T) {
+	s := start(t, nil)
+	c := s.connect(t, wire.JSON, "w", "c", nil)
+	for i := range 50 {
+		enqueue(c, "q", app("nobody"), int64(i), nil)
+		confirm(t, c, "q")
+	}
+	resp, err := http.Get("http://" + s.srv.Addr() + "/api/v1/backup/queues")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 || int64(len(b)) != resp.ContentLength || resp.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("got %d, %d bytes of %d, %v", resp.StatusCode, len(b), resp.ContentLength, err)
+	}
+	path := filepath.Join(t.TempDir(), "queues.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := boltstore.New(path)
+	if err := store.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Check(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	store.Load(func(string) error { return nil }, func(string, queue.Record, []byte) error { n++; return nil })
+	if n != 50 {
+		t.Errorf("the backup holds %d messages, want 50", n)
+	}
 }
