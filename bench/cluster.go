@@ -15,7 +15,6 @@ type env struct {
 	dir      string // removed by close
 	crushBin string
 	root     string // module root, for go build
-	out      *os.File
 }
 
 // newEnv makes the temporary directory.
@@ -24,7 +23,7 @@ func newEnv(root string) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make temp dir: %w", err)
 	}
-	return &env{dir: dir, root: root, out: os.Stdout}, nil
+	return &env{dir: dir, root: root}, nil
 }
 
 // close stops every process and removes the temporary directory.

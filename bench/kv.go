@@ -99,7 +99,7 @@ func startSystems(ctx context.Context, e *env, opts *options, n int, res *kvResu
 	for _, sys := range opts.systems {
 		c, err := e.startSystem(ctx, opts, sys, n)
 		if errors.Is(err, errNotAvailable) {
-			fmt.Fprintf(e.out, "%d-node %s: %v\n", n, sys, err)
+			fmt.Fprintf(opts.log, "%d-node %s: %v\n", n, sys, err)
 			if res.unavailable[n] == nil {
 				res.unavailable[n] = map[string]string{}
 			}
