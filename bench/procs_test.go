@@ -150,3 +150,21 @@ func TestProcCPU_CountsABusyChild(t *testing.T) {
 		t.Error("a node without a process reported CPU time")
 	}
 }
+
+func TestStartCrush_ClusterThatCannotStartIsNotAvailable(t *testing.T) {
+	e, err := newEnv(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	// a crush without cluster flags: the binary exits at once
+	e.crushBin = "/bin/false"
+	_, err = e.startCrush(context.Background(), 3)
+	if !errors.Is(err, errNotAvailable) {
+		t.Errorf("3-node crush that exits: got err %v, want errNotAvailable", err)
+	}
+	_, err = e.startCrush(context.Background(), 1)
+	if err == nil || errors.Is(err, errNotAvailable) {
+		t.Errorf("1-node crush that exits: got err %v, want a failure that stops the run", err)
+	}
+}
