@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the singyeong benchmarks of docs/BENCHMARKS.md side by side with NATS (when
-# nats-server is installed: apt-get install -y nats-server). Every server listens on
-# 127.0.0.1 only and is stopped at the end. Usage: bash bench/singyeong/run.sh [duration]
+# nats-server is installed: apt-get install -y nats-server), then the durable queue benchmarks.
+# Every server listens on 127.0.0.1 only and is stopped at the end.
+# Usage: bash bench/singyeong/run.sh [duration] [send|queue|all]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-10s}
+what=${2:-all}
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 
@@ -12,23 +14,39 @@ echo "# $(date -u +%FT%TZ) $(uname -srm), nproc $(nproc), $(free -g | awk '/Mem:
 go build -o "$out/singyeong" ./cmd/singyeong
 go build -o "$out/bench" ./bench/singyeong
 
-echo "## go test -run '^\$' -bench . -benchmem ./bus/query/"
-go test -run '^$' -bench . -benchmem ./bus/query/ | grep -E '^Benchmark'
+if [ "$what" != queue ]; then
+  echo "## go test -run '^\$' -bench . -benchmem ./bus/query/"
+  go test -run '^$' -bench . -benchmem ./bus/query/ | grep -E '^Benchmark'
 
-for window in 8 512; do
-  "$out/singyeong" serve --addr 127.0.0.1:14567 --data-dir "$out/data" --log-level warn &
-  pid=$!
-  until curl -sf http://127.0.0.1:14567/healthz >/dev/null; do sleep 0.1; done
-  echo "## singyeong, window $window: bench --server http://127.0.0.1:14567 --server-pid PID --clients 1000 --duration $duration --window $window"
-  "$out/bench" --server http://127.0.0.1:14567 --server-pid "$pid" --clients 1000 --duration "$duration" --window "$window"
-  kill "$pid"; wait "$pid" || true
-
-  if command -v nats-server >/dev/null; then
-    nats-server -a 127.0.0.1 -p 14222 >/dev/null 2>&1 &
+  for window in 8 512; do
+    "$out/singyeong" serve --addr 127.0.0.1:14567 --data-dir "$out/data" --log-level warn &
     pid=$!
-    sleep 0.5
-    echo "## NATS $(nats-server --version | awk '{print $NF}'), window $window: bench --nats nats://127.0.0.1:14222 --server-pid PID --clients 1000 --duration $duration --window $window"
-    "$out/bench" --nats nats://127.0.0.1:14222 --server-pid "$pid" --clients 1000 --duration "$duration" --window "$window"
+    until curl -sf http://127.0.0.1:14567/healthz >/dev/null; do sleep 0.1; done
+    echo "## singyeong, window $window: bench --server http://127.0.0.1:14567 --server-pid PID --clients 1000 --duration $duration --window $window"
+    "$out/bench" --server http://127.0.0.1:14567 --server-pid "$pid" --clients 1000 --duration "$duration" --window "$window"
     kill "$pid"; wait "$pid" || true
-  fi
-done
+
+    if command -v nats-server >/dev/null; then
+      nats-server -a 127.0.0.1 -p 14222 >/dev/null 2>&1 &
+      pid=$!
+      sleep 0.5
+      echo "## NATS $(nats-server --version | awk '{print $NF}'), window $window: bench --nats nats://127.0.0.1:14222 --server-pid PID --clients 1000 --duration $duration --window $window"
+      "$out/bench" --nats nats://127.0.0.1:14222 --server-pid "$pid" --clients 1000 --duration "$duration" --window "$window"
+      kill "$pid"; wait "$pid" || true
+    fi
+  done
+fi
+
+if [ "$what" != send ]; then
+  echo "## go test -run '^\$' -bench . -benchtime 3s -count 3 ./bus/queue/"
+  go test -run '^$' -bench . -benchtime 3s -count 3 ./bus/queue/ | grep -E '^Benchmark'
+  for enc in json msgpack; do
+    rm -rf "$out/qdata"
+    "$out/singyeong" serve --addr 127.0.0.1:14567 --data-dir "$out/qdata" --log-level warn &
+    pid=$!
+    until curl -sf http://127.0.0.1:14567/healthz >/dev/null; do sleep 0.1; done
+    echo "## singyeong queues, $enc: bench --mode queue --server http://127.0.0.1:14567 --duration $duration --encoding $enc"
+    "$out/bench" --mode queue --server http://127.0.0.1:14567 --duration "$duration" --encoding "$enc"
+    kill "$pid"; wait "$pid" || true
+  done
+fi
