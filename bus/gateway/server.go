@@ -40,7 +40,7 @@ type Server struct {
 	closeOnce     sync.Once
 	closeErr      error
 
-	mu      sync.Mutex // guards ln, conns, started, closed; taken before conn.mu, never inside Index's lock
+	mu      sync.Mutex // guards ln, conns, started, closed, and dispatch, presence, metadataHooks, routes until Start; taken before conn.mu, never inside Index's lock
 	ln      net.Listener
 	conns   map[*conn]struct{}
 	started bool

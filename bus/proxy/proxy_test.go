@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,39 +16,31 @@ import (
 	"github.com/mahou-go/mahou/bus/gateway"
 	"github.com/mahou-go/mahou/bus/internal/wstest"
 	"github.com/mahou-go/mahou/bus/proxy"
+	"github.com/mahou-go/mahou/bus/server"
 	"github.com/mahou-go/mahou/bus/wire"
 )
 
-// start runs a gateway with the proxy on 127.0.0.1:0.
+// start runs a whole node (bus/server) on 127.0.0.1:0.
 func start(tb testing.TB, mutate func(*gateway.Config, *proxy.Config)) *gateway.Server {
 	tb.Helper()
-	gcfg := gateway.DefaultConfig()
-	gcfg.Addr, gcfg.DataDir = "127.0.0.1:0", tb.TempDir()
-	pcfg := proxy.DefaultConfig()
+	cfg := server.DefaultConfig()
+	cfg.Gateway.Addr, cfg.Gateway.DataDir = "127.0.0.1:0", tb.TempDir()
 	if mutate != nil {
-		mutate(&gcfg, &pcfg)
+		mutate(&cfg.Gateway, &cfg.Proxy)
 	}
-	srv, err := gateway.NewServer(gcfg, slog.New(slog.DiscardHandler))
+	node, err := server.New(cfg, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := proxy.New(pcfg, srv.Finder(), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := proxy.Register(srv, p); err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
+	if err := node.Open(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wstest.WaitFor)
 		defer cancel()
-		srv.Close(ctx)
-		p.Close(ctx)
+		node.Close(ctx)
 	})
-	return srv
+	return node.Gateway()
 }
 
 // upstream is a local HTTP server that records what it receives.
@@ -102,7 +93,7 @@ func decode(tb testing.TB, s string) any {
 }
 
 func TestProxy_Validation(t *testing.T) {
-	srv := start(t, func(_ *gateway.Config, p *proxy.Config) { p.MaxBodyBytes = 512 })
+	srv := start(t, func(g *gateway.Config, _ *proxy.Config) { g.MaxBodyBytes = 512 })
 	wstest.Connect(t, srv.Addr(), wire.JSON, "web", "w1", map[string]any{"ip": "127.0.0.1:1"})
 	q := `"query":{"application":"web"}`
 	cases := []struct {

@@ -37,7 +37,10 @@ type Store struct {
 	closed bool
 }
 
-var _ queue.Store = (*Store)(nil)
+var (
+	_ queue.Store    = (*Store)(nil)
+	_ queue.Backuper = (*Store)(nil)
+)
 
 // New builds a store for the file at path; Open opens it.
 func New(path string) *Store { return &Store{path: path} }

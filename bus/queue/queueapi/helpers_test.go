@@ -3,9 +3,7 @@ package queueapi_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +11,13 @@ import (
 	"github.com/mahou-go/mahou/bus/gateway"
 	"github.com/mahou-go/mahou/bus/internal/wstest"
 	"github.com/mahou-go/mahou/bus/queue"
-	"github.com/mahou-go/mahou/bus/queue/boltstore"
-	"github.com/mahou-go/mahou/bus/queue/queueapi"
+	busserver "github.com/mahou-go/mahou/bus/server"
 	"github.com/mahou-go/mahou/bus/wire"
 )
 
 var encodings = []wire.Encoding{wire.JSON, wire.Msgpack, wire.ETF}
 
-// server is a gateway with the queues registered, on 127.0.0.1:0.
+// server is a whole node (bus/server: gateway, queues, proxy) on 127.0.0.1:0.
 type server struct {
 	srv    *gateway.Server
 	broker *queue.Broker
@@ -28,44 +25,26 @@ type server struct {
 
 func start(tb testing.TB, mutate func(*gateway.Config, *queue.Config)) *server {
 	tb.Helper()
-	gcfg := gateway.DefaultConfig()
-	gcfg.Addr, gcfg.DataDir = "127.0.0.1:0", tb.TempDir()
-	qcfg := queue.DefaultConfig()
+	cfg := busserver.DefaultConfig()
+	cfg.Gateway.Addr, cfg.Gateway.DataDir = "127.0.0.1:0", tb.TempDir()
 	if mutate != nil {
-		mutate(&gcfg, &qcfg)
+		mutate(&cfg.Gateway, &cfg.Queue)
 	}
-	srv, err := gateway.NewServer(gcfg, slog.New(slog.DiscardHandler))
+	node, err := busserver.New(cfg, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := boltstore.New(filepath.Join(gcfg.DataDir, "queues.db"))
-	if err := store.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	b, err := queue.NewBroker(qcfg, store, srv.Finder(), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := queueapi.Register(srv, b, queueapi.Options{MaxBodyBytes: gcfg.MaxBodyBytes, MaxDepth: gcfg.MaxDepth}); err != nil {
-		tb.Fatal(err)
-	}
-	if err := b.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
+	if err := node.Open(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wstest.WaitFor)
 		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			tb.Errorf("close server: %v", err)
-		}
-		if err := b.Close(ctx); err != nil {
-			tb.Errorf("close queues: %v", err)
+		if err := node.Close(ctx); err != nil {
+			tb.Errorf("close node: %v", err)
 		}
 	})
-	return &server{srv: srv, broker: b}
+	return &server{srv: node.Gateway(), broker: node.Broker()}
 }
 
 func (s *server) connect(tb testing.TB, enc wire.Encoding, app, id string, extra map[string]any) *wstest.Client {
