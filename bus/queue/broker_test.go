@@ -499,3 +499,24 @@ func TestConfig_Validate(t *testing.T) {
 		}
 	}
 }
+
+func TestBroker_ClientBackBeforeItsDepartureIsHandled(t *testing.T) {
+	e := newEnv(t, func(c *queue.Config) { c.AckTimeout = 100 * time.Millisecond })
+	old := e.connect("worker", "w", nil)
+	id := e.enqueue("q", nil, "x")
+	e.request("q", old)
+	old.next(t)
+	// The client reconnects, and asks again, before the broker hears that the old connection
+	// left: the departure must not cancel the new connection's request.
+	e.index.Remove(old.key, old)
+	renewed := e.connect("worker", "w", nil)
+	e.request("q", renewed)
+	e.b.ClientLeft(old.key)
+	if s := e.stats("q"); s.Waiting != 1 {
+		t.Fatalf("got %+v, want the new connection still waiting", s)
+	}
+	// The message in flight to the old connection comes back at its deadline, to the new one.
+	if d := renewed.next(t); d.id != id {
+		t.Fatalf("got %s", d.id)
+	}
+}

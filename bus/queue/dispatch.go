@@ -86,12 +86,18 @@ func (b *Broker) ClientChanged(consumer bus.ClientKey) {
 // ClientLeft tells the broker that consumer disconnected: it waits on nothing any more, and
 // every message in flight to it comes back (counted as a delivery: a consumer that crashes on
 // a message is how poison messages show).
+//
+// If the client already connected again (a new connection holds its key), nothing is done:
+// the waits and deliveries filed under the key may be the new connection's, and the key cannot
+// tell them apart. Messages in flight to the old connection then come back at their ACK
+// deadline instead of at once.
 func (b *Broker) ClientLeft(consumer bus.ClientKey) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for queue := range b.consumers[consumer] {
-		b.unwait(queue, consumer)
+	if _, back := b.clients.Get(consumer); back {
+		return
 	}
+	b.unwaitAll(consumer)
 	if b.state != stateOpen {
 		return
 	}
