@@ -265,6 +265,8 @@ type Result struct {
 	Keys []KeyResult
 	// Txn is set for transactions.
 	Txn *TxnResult
+	// CompactedRevision is the revision history is compacted to after the command.
+	CompactedRevision int64
 	// Err is the domain error that stopped the command; nothing was written when it is set.
 	Err error
 }

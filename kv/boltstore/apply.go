@@ -3,6 +3,7 @@ package boltstore
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -18,8 +19,12 @@ type Applied struct {
 	Proposal *kv.Proposal
 }
 
-// Apply applies a batch of log entries in one bbolt transaction, stores the last index with the
-// data, commits (fsync), and returns one result per entry.
+// Apply applies a batch of log entries and returns one result per entry. The entries join the
+// open write transaction, which is committed (fsynced, with the last applied index) at once
+// when Config.CommitInterval is 0, and otherwise once it is that old or holds
+// Config.CommitEntries entries: many batches share one commit. Readers see only committed
+// state, and AppliedIndex and Changed move at each commit; a crash loses only what the raft log
+// replays, since the stored applied index travels with the data.
 func (s *Store) Apply(batch []Applied) []kv.Result {
 	results := make([]kv.Result, len(batch))
 	s.mu.RLock()
@@ -28,30 +33,69 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 		// Applying to a closed store would lose the command on this replica.
 		panic("boltstore: apply after close")
 	}
-	before, beforeApplied := s.revision.Load(), s.applied.Load()
-	var a *applyTx
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		a = newApplyTx(tx, s)
-		for i, en := range batch {
-			if en.Index != 0 && en.Index <= a.applied {
-				results[i] = kv.Result{Revision: a.revision}
-				continue
-			}
-			if en.Index != 0 {
-				a.applied = en.Index
-			}
-			if en.Proposal == nil {
-				results[i] = kv.Result{Revision: a.revision}
-				continue
-			}
-			results[i] = a.apply(*en.Proposal)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	a := s.pendingTx()
+	for i, en := range batch {
+		if en.Index != 0 && en.Index <= a.applied {
+			results[i] = kv.Result{Revision: a.revision}
+			continue
 		}
-		return a.saveCounters()
-	})
+		if en.Index != 0 {
+			a.applied = en.Index
+		}
+		if en.Proposal == nil {
+			results[i] = kv.Result{Revision: a.revision}
+			continue
+		}
+		results[i] = a.apply(*en.Proposal)
+	}
+	s.pendingN += len(batch)
+	if s.cfg.CommitInterval <= 0 || s.pendingN >= s.cfg.CommitEntries || time.Since(s.pendingSince) >= s.cfg.CommitInterval {
+		s.commitLocked()
+	}
+	return results
+}
+
+// pendingTx returns the open write transaction, beginning one if needed. Callers hold mu
+// (shared) and writeMu.
+func (s *Store) pendingTx() *applyTx {
+	if s.pending != nil {
+		return s.pending
+	}
+	tx, err := s.db.Begin(true)
 	if err != nil {
-		// The command is committed in the raft log; a replica that cannot apply it must stop
+		// see commitLocked
+		panic(fmt.Sprintf("boltstore: begin apply: %v", err))
+	}
+	s.pending, s.pendingN, s.pendingSince = newApplyTx(tx, s), 0, time.Now()
+	if s.cfg.CommitInterval > 0 {
+		s.flushTimer = time.AfterFunc(s.cfg.CommitInterval, func() { _ = s.Flush() })
+	}
+	return s.pending
+}
+
+// commitLocked commits the open write transaction and publishes its counters. Callers hold
+// mu (shared) and writeMu.
+func (s *Store) commitLocked() {
+	a := s.pending
+	if a == nil {
+		return
+	}
+	s.pending = nil
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
+		s.flushTimer = nil
+	}
+	before, beforeApplied := s.revision.Load(), s.applied.Load()
+	err := a.saveCounters()
+	if err == nil {
+		err = a.tx.Commit()
+	}
+	if err != nil {
+		// The commands are committed in the raft log; a replica that cannot store them must stop
 		// rather than diverge. A restart replays the log from the stored applied index.
-		panic(fmt.Sprintf("boltstore: apply batch: %v", err))
+		panic(fmt.Sprintf("boltstore: commit applied batch: %v", err))
 	}
 	s.revision.Store(a.revision)
 	s.compacted.Store(a.compacted)
@@ -60,7 +104,20 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 	if a.revision != before || a.touched || a.applied != beforeApplied {
 		s.notify()
 	}
-	return results
+}
+
+// Flush commits what Apply left uncommitted. Snapshots and Close flush first; the commit
+// timer calls it too.
+func (s *Store) Flush() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.commitLocked()
+	return nil
 }
 
 // applyTx is the state of one Apply transaction.
@@ -105,7 +162,7 @@ func (a *applyTx) apply(p kv.Proposal) kv.Result {
 			panic(fmt.Sprintf("boltstore: commit revision: %v", err))
 		}
 	}
-	res.Revision = a.revision
+	res.Revision, res.CompactedRevision = a.revision, a.compacted
 	return res
 }
 

@@ -27,6 +27,10 @@ type Config struct {
 	MaxRebuildBytes int
 	// MaxDepth bounds the delta steps of any rev. Defaults to DefaultMaxDepth.
 	MaxDepth int
+	// CommitInterval lets applied batches share one bbolt commit for up to this long (0:
+	// commit every batch). CommitEntries commits earlier once that many entries are pending.
+	CommitInterval time.Duration
+	CommitEntries  int
 }
 
 // Defaults of Config.
@@ -35,6 +39,8 @@ const (
 	DefaultMaxDepth        = 128
 	// DefaultMaxPageKeys caps one page of a key listing.
 	DefaultMaxPageKeys = 10000
+	// DefaultCommitEntries bounds the entries one group commit holds.
+	DefaultCommitEntries = 4096
 )
 
 // Store is crush's state machine on bbolt. Apply is called by one goroutine at a time (raft
@@ -44,9 +50,16 @@ type Store struct {
 	log *slog.Logger
 
 	// mu guards db against Restore swapping the file; every transaction holds it shared.
-	// Lock order: mu before notifyMu.
+	// Lock order: mu, then writeMu, then notifyMu.
 	mu sync.RWMutex
 	db *bolt.DB
+
+	// writeMu guards the open write transaction: pending, pendingN, pendingSince, flushTimer.
+	writeMu      sync.Mutex
+	pending      *applyTx
+	pendingN     int
+	pendingSince time.Time
+	flushTimer   *time.Timer
 
 	revision  atomic.Int64
 	compacted atomic.Int64
@@ -74,6 +87,9 @@ func New(cfg Config) *Store {
 	}
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.CommitEntries <= 0 {
+		cfg.CommitEntries = DefaultCommitEntries
 	}
 	return &Store{cfg: cfg, log: cfg.Logger, changed: make(chan struct{})}
 }
@@ -144,6 +160,7 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	_ = s.Flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -197,6 +214,9 @@ type Snapshot struct {
 
 // BeginSnapshot opens a snapshot of the current state. Until it is closed, Restore waits.
 func (s *Store) BeginSnapshot() (*Snapshot, error) {
+	if err := s.Flush(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	if s.db == nil {
 		s.mu.RUnlock()
@@ -254,6 +274,15 @@ func (s *Store) Restore(r io.Reader) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.pending != nil {
+		// the snapshot replaces whatever was applied and not yet committed
+		_ = s.pending.tx.Rollback()
+		s.pending = nil
+		if s.flushTimer != nil {
+			s.flushTimer.Stop()
+			s.flushTimer = nil
+		}
+	}
 	if s.db != nil {
 		if err := s.db.Close(); err != nil {
 			return fmt.Errorf("restore store: close: %w", err)

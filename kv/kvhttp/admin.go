@@ -1,6 +1,7 @@
 package kvhttp
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -55,12 +56,8 @@ func (h *Handler) compact(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.store.Status()
-	if err != nil {
-		return nil, err
-	}
 	setRevision(w, res.Revision)
-	return map[string]any{"revision": res.Revision, "compacted_revision": st.CompactedRevision}, nil
+	return map[string]any{"revision": res.Revision, "compacted_revision": res.CompactedRevision}, nil
 }
 
 // retentionJSON is the retention policy on the wire; durations are Go duration strings.
@@ -120,7 +117,17 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request) (any, err
 	return retentionResult{toRetentionJSON(p), res.Revision}, nil
 }
 
+// statusBarrier bounds the read barrier of /v2/status: a node that cannot reach the leader
+// still answers, with its local state.
+const statusBarrier = time.Second
+
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {
+	linearized := false
+	if c := r.URL.Query().Get("consistency"); c != "serializable" && c != "s" {
+		ctx, cancel := context.WithTimeout(r.Context(), statusBarrier)
+		linearized = h.store.Linearize(ctx) == nil
+		cancel()
+	}
 	st, err := h.store.Status()
 	if err != nil {
 		return nil, err
@@ -133,6 +140,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) (any, error) {
 		"keys":               st.Keys,
 		"db_size_bytes":      st.DBSizeBytes,
 		"retention":          toRetentionJSON(st.Retention),
+		// linearized reports whether the numbers reflect every write acknowledged before the
+		// request (false: this node's local view, e.g. cut off from the leader)
+		"linearized": linearized,
 	}
 	if h.cfg.Cluster != nil {
 		askMembers := r.URL.Query().Get("members") != "false"

@@ -86,6 +86,11 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	// the stream starts from a point that includes every write acknowledged before it
+	if err := h.linearize(r); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if p.from == 0 {
 		p.from = h.store.Revision() + 1
 	}

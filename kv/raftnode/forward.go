@@ -43,11 +43,12 @@ type errWire struct {
 
 // resultWire is a kv.Result on the wire between nodes.
 type resultWire struct {
-	Revision int64
-	Rev      uint64
-	Keys     []kv.KeyResult
-	Txn      *kv.TxnResult
-	Err      *errWire
+	Revision  int64
+	Compacted int64
+	Rev       uint64
+	Keys      []kv.KeyResult
+	Txn       *kv.TxnResult
+	Err       *errWire
 }
 
 var sentinelKinds = map[string]error{
@@ -145,7 +146,7 @@ func (n *Node) forwardPropose(ctx context.Context, cmd kv.Command) (kv.Result, e
 			if err := msgpack.Unmarshal(b, &rw); err != nil {
 				return kv.Result{}, fmt.Errorf("forward to leader: decode result: %w", err)
 			}
-			return kv.Result{Revision: rw.Revision, Rev: rw.Rev, Keys: rw.Keys, Txn: rw.Txn, Err: rw.Err.toError()}, nil
+			return kv.Result{Revision: rw.Revision, CompactedRevision: rw.Compacted, Rev: rw.Rev, Keys: rw.Keys, Txn: rw.Txn, Err: rw.Err.toError()}, nil
 		case status == http.StatusServiceUnavailable:
 			lastErr = fmt.Errorf("leader %s: %s", leader, b)
 		case status == http.StatusForbidden:
@@ -295,7 +296,7 @@ func (n *Node) servePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	b, err := msgpack.Marshal(resultWire{Revision: res.Revision, Rev: res.Rev, Keys: res.Keys, Txn: res.Txn, Err: toErrWire(res.Err)})
+	b, err := msgpack.Marshal(resultWire{Revision: res.Revision, Compacted: res.CompactedRevision, Rev: res.Rev, Keys: res.Keys, Txn: res.Txn, Err: toErrWire(res.Err)})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

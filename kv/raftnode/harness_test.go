@@ -321,6 +321,7 @@ func dump(t testing.TB, r kv.Reader) map[string][]string {
 func (c *cluster) converge() {
 	c.t.Helper()
 	lead := c.leader()
+	c.flushAll()
 	want := lead.node.Revision()
 	deadline := time.Now().Add(15 * time.Second)
 	for _, tn := range c.nodes {
@@ -334,18 +335,43 @@ func (c *cluster) converge() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	c.flushAll()
 	ref := dump(c.t, lead.node)
 	for _, tn := range c.nodes {
 		if !tn.live() {
 			continue
 		}
 		if got := dump(c.t, tn.node); !reflect.DeepEqual(got, ref) {
-			c.t.Fatalf("%s diverges from the leader %s:\n got %v\nwant %v", tn.id, lead.id, got, ref)
+			c.t.Fatalf("%s diverges from the leader %s: %s", tn.id, lead.id, firstDiff(got, ref))
 		}
 		if err := tn.node.StateMachine().Check(); err != nil {
 			c.t.Fatalf("%s invariants: %v", tn.id, err)
 		}
 	}
+}
+
+// flushAll commits every node's pending group, so their stored state stops moving.
+func (c *cluster) flushAll() {
+	for _, tn := range c.nodes {
+		if tn.live() {
+			_ = tn.node.StateMachine().Flush()
+		}
+	}
+}
+
+// firstDiff names the first key whose history differs, briefly.
+func firstDiff(got, want map[string][]string) string {
+	for k, w := range want {
+		if g := got[k]; !reflect.DeepEqual(g, w) {
+			return fmt.Sprintf("key %s: got %d entries, want %d (first got %.200v, want %.200v)", k, len(g), len(w), g, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			return "extra key " + k
+		}
+	}
+	return "no difference on a second look"
 }
 
 func (tn *tnode) live() bool {

@@ -90,6 +90,13 @@ const (
 	DefaultSnapshotInterval   = 2 * time.Minute
 	DefaultTrailingLogs       = 10240
 	DefaultRetentionInterval  = time.Minute
+	// DefaultCommitInterval lets the state machine share one bbolt commit among the batches
+	// of this long: an acknowledged write is durable in the raft log, and linearizable reads
+	// wait for the commit.
+	DefaultCommitInterval = 2 * time.Millisecond
+	// DefaultMaxAppendEntries is how many log entries raft writes (one fsync) and applies at a
+	// time.
+	DefaultMaxAppendEntries = 256
 )
 
 func (c *Config) setDefaults() {
@@ -119,6 +126,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RaftAddr == "" {
 		c.RaftAddr = "127.0.0.1:0"
+	}
+	if c.Store.CommitInterval == 0 {
+		c.Store.CommitInterval = DefaultCommitInterval
 	}
 }
 
@@ -235,6 +245,7 @@ func (n *Node) startRaft(raftDir string) error {
 	rc.SnapshotInterval = n.cfg.SnapshotInterval
 	rc.TrailingLogs = n.cfg.TrailingLogs
 	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = DefaultMaxAppendEntries
 	rc.NoSnapshotRestoreOnStart = true
 	rc.Logger = newHclog(n.log, "raft")
 
