@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -18,6 +17,11 @@ import (
 type batchConn struct {
 	net.Conn
 
+	// unread holds the bytes the HTTP server read past the upgrade request before the hijack
+	// (a client may send its first frame without waiting for the 101); Read returns them
+	// first. Only the websocket library's reader reads, so it needs no lock.
+	unread []byte
+
 	mu       sync.Mutex // guards buf and batching; held during the flush write to keep order
 	buf      []byte
 	batching bool
@@ -26,6 +30,19 @@ type batchConn struct {
 // maxIdleBuf is the most buffer capacity kept between batches, so an idle connection does not
 // hold a large buffer after a burst.
 const maxIdleBuf = 64 << 10
+
+// Read returns the bytes read before the hijack, then reads the socket.
+func (b *batchConn) Read(p []byte) (int, error) {
+	if len(b.unread) > 0 {
+		n := copy(p, b.unread)
+		b.unread = b.unread[n:]
+		if len(b.unread) == 0 {
+			b.unread = nil
+		}
+		return n, nil
+	}
+	return b.Conn.Read(p)
+}
 
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -82,16 +99,14 @@ func (w *batchingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &batchConn{Conn: nc}
-	// Smaller buffers than net/http's 4 KiB ones: an idle connection should cost little, a
-	// batch is buffered by batchConn anyway, and larger reads bypass the buffer. Bytes the
-	// HTTP server had already read stay in front of the socket.
+	// Bytes the HTTP server had already read stay in front of the socket. They must live in
+	// the connection itself: the websocket library keeps only what is in the returned reader's
+	// buffer and then reads the connection directly.
 	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	var r io.Reader = w.conn
-	if len(buffered) > 0 {
-		r = io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), w.conn)
-	}
-	rw := bufio.NewReadWriter(bufio.NewReaderSize(r, readBufferSize), bufio.NewWriterSize(w.conn, writeBufferSize))
+	w.conn = &batchConn{Conn: nc, unread: bytes.Clone(buffered)}
+	// Smaller buffers than net/http's 4 KiB ones: an idle connection should cost little, a
+	// batch is buffered by batchConn anyway, and larger reads bypass the buffer.
+	rw := bufio.NewReadWriter(bufio.NewReaderSize(w.conn, readBufferSize), bufio.NewWriterSize(w.conn, writeBufferSize))
 	return w.conn, rw, nil
 }
 

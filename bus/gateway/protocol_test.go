@@ -1,8 +1,14 @@
 package gateway_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -256,4 +262,52 @@ func TestProtocol_FragmentedMessages(t *testing.T) {
 			t.Errorf("got payload %v", got)
 		}
 	})
+}
+
+// TestProtocol_FrameSentWithTheUpgrade sends the upgrade request and the identify frame in one
+// write, as a client that does not wait for the 101 does: the HTTP server reads part of the
+// frame with the request, and those bytes must still reach the websocket reader (they were
+// lost, and the frame misparsed as "unexpected rsv bits", before batchConn kept them).
+func TestProtocol_FrameSentWithTheUpgrade(t *testing.T) {
+	srv := startServer(t, nil)
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(waitFor))
+	identify := []byte(`{"op":1,"d":{"client_id":"eager","application_id":"eager"}}`)
+	frame := []byte{0x81, 0x80 | byte(len(identify)), 1, 2, 3, 4} // FIN + text, masked, key 1 2 3 4
+	for i, c := range identify {
+		frame = append(frame, c^byte(1+i%4))
+	}
+	req := "GET /gateway/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := nc.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	for _, want := range []string{`"op":0`, `"op":2`} { // hello, then ready
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		n := int(hdr[1] & 0x7f)
+		if n == 126 {
+			var ext [2]byte
+			io.ReadFull(br, ext[:])
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(payload, []byte(want)) {
+			t.Fatalf("got %s, want a frame with %s", payload, want)
+		}
+	}
 }
