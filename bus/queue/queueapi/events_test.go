@@ -1,14 +1,20 @@
 package queueapi_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/mahou-go/mahou/bus"
+	"github.com/mahou-go/mahou/bus/etf"
 	"github.com/mahou-go/mahou/bus/gateway"
+	"github.com/mahou-go/mahou/bus/internal/wstest"
 	"github.com/mahou-go/mahou/bus/queue"
 	"github.com/mahou-go/mahou/bus/queue/queueapi"
 	"github.com/mahou-go/mahou/bus/wire"
@@ -229,4 +235,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%s %s: accepted %+v", event, data, r)
 		}
 	})
+}
+
+// TestQueue_ETFStructs checks the raw ETF of QUEUE_CONFIRM and of a delivery: the original's
+// QueueConfirm and QueueDispatch structs are atom-keyed maps; the user payload keeps its keys.
+func TestQueue_ETFStructs(t *testing.T) {
+	s := start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.WaitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+s.srv.Addr()+"/gateway/websocket?encoding=etf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	exchange := func(v any) []byte {
+		t.Helper()
+		if v != nil {
+			b, err := etf.Encode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	exchange(nil) // hello
+	exchange(etf.Struct{{Key: "op", Value: 1}, {Key: "d", Value: map[string]any{"client_id": "c", "application_id": "w"}}})
+	atom := func(name string) []byte { return append([]byte{119, byte(len(name))}, name...) }
+	binKey := func(name string) []byte { return append([]byte{109, 0, 0, 0, byte(len(name))}, name...) }
+	confirmed := exchange(map[string]any{"op": int64(4), "t": "QUEUE", "d": map[string]any{
+		"queue": "q", "target": nil, "payload": map[string]any{"k": int64(1)}, "nonce": nil}})
+	if !bytes.Contains(confirmed, atom("queue")) || !bytes.Contains(confirmed, []byte("QUEUE_CONFIRM")) {
+		t.Errorf("QUEUE_CONFIRM %x: want the atom key queue", confirmed)
+	}
+	got := exchange(map[string]any{"op": int64(4), "t": "QUEUE_REQUEST", "d": map[string]any{"queue": "q"}})
+	for _, want := range [][]byte{atom("target"), atom("nonce"), atom("payload"), atom("queue"), atom("id"), binKey("k")} {
+		if !bytes.Contains(got, want) {
+			t.Errorf("delivery %x lacks %x", got, want)
+		}
+	}
 }
