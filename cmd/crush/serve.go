@@ -62,6 +62,8 @@ CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
 	fl.DurationVar(&f.cfg.WatchProgressInterval, "watch-progress-interval", kvhttp.DefaultWatchProgressInterval, "how often an idle watch gets a progress event")
 	fl.DurationVar(&f.cfg.Raft.HeartbeatTimeout, "heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "raft heartbeat timeout (lower for faster failover on a fast network)")
 	fl.DurationVar(&f.cfg.Raft.ElectionTimeout, "election-timeout", raftnode.DefaultElectionTimeout, "raft election timeout")
+	fl.DurationVar(&f.cfg.Raft.Store.CommitInterval, "backend-commit-interval", raftnode.DefaultCommitInterval,
+		"longest time applied writes share one state machine commit (negative: commit every raft batch)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd

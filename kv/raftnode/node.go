@@ -130,6 +130,9 @@ func (c *Config) setDefaults() {
 	if c.Store.CommitInterval == 0 {
 		c.Store.CommitInterval = DefaultCommitInterval
 	}
+	if c.Store.CommitInterval < 0 {
+		c.Store.CommitInterval = 0
+	}
 }
 
 // Node is one crush replica: the state machine, its raft, and the read barrier.
