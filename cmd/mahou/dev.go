@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mahou-go/mahou/bus/gateway"
+	busserver "github.com/mahou-go/mahou/bus/server"
 	"github.com/mahou-go/mahou/kv/server"
 )
 
@@ -56,11 +57,11 @@ func runDev(ctx context.Context, log *slog.Logger, dataDir, crushAddr, busAddr s
 	if err := store.Open(); err != nil {
 		return err
 	}
-	cfg := gateway.DefaultConfig()
-	cfg.Addr, cfg.DataDir = busAddr, filepath.Join(dataDir, "singyeong")
-	bus, err := gateway.NewServer(cfg, log.With("part", "singyeong"))
+	cfg := busserver.DefaultConfig()
+	cfg.Gateway.Addr, cfg.Gateway.DataDir = busAddr, filepath.Join(dataDir, "singyeong")
+	bus, err := busserver.New(cfg, log.With("part", "singyeong"))
 	if err == nil {
-		err = bus.Start()
+		err = bus.Open()
 	}
 	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,32 +11,6 @@ import (
 	singyeong "github.com/mahou-go/mahou/client/singyeong"
 	"github.com/mahou-go/mahou/internal/testutil"
 )
-
-// faultSeed skips fault tests unless MAHOU_FAULT=1 and returns the seed (MAHOU_FAULT_SEED, or
-// the clock), printed so that a failure can be replayed.
-func faultSeed(t *testing.T) uint64 {
-	t.Helper()
-	if os.Getenv("MAHOU_FAULT") != "1" {
-		t.Skip("fault test: set MAHOU_FAULT=1 to run")
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("MAHOU_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MAHOU_FAULT_SEED=%q: %v", s, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (replay with MAHOU_FAULT_SEED=%d)", seed, seed)
-	return seed
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
 
 // ledger records what the clients of the crash test saw. Events are numbered in the order
 // the test observed them.
@@ -89,10 +61,10 @@ func (l *ledger) acksWritten(ids []string) {
 // no message is delivered after its ACK was on disk (known from a later QUEUE on the same
 // connection being confirmed).
 func TestFaultQueueCrash(t *testing.T) {
-	seed := faultSeed(t)
+	seed := testutil.FaultSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	rounds := envInt("MAHOU_FAULT_ROUNDS", 3)
-	producers, consumers := envInt("MAHOU_FAULT_PRODUCERS", 4), envInt("MAHOU_FAULT_CONSUMERS", 4)
+	rounds := testutil.EnvInt("MAHOU_FAULT_ROUNDS", 3)
+	producers, consumers := testutil.EnvInt("MAHOU_FAULT_PRODUCERS", 4), testutil.EnvInt("MAHOU_FAULT_CONSUMERS", 4)
 	addr, dir := testutil.FreeAddr(t), t.TempDir()
 	start := func() *testutil.Process {
 		p := testutil.Start(t, binary, []string{"serve", "--addr", addr, "--data-dir", dir, "--log-level", "warn",

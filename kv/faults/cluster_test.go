@@ -248,15 +248,15 @@ func getV2(hc *http.Client, base, key string) (string, bool) {
 // then checks the recorded history for linearizability with porcupine, every acknowledged write,
 // and that all replicas hold the same per-key histories.
 func TestFaultCluster(t *testing.T) {
-	seed := faultEnabled(t)
+	seed := testutil.FaultSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	rounds := envInt("MAHOU_FAULT_ROUNDS", 3)
+	rounds := testutil.EnvInt("MAHOU_FAULT_ROUNDS", 3)
 	c := startCluster(t, 3)
 	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
 	h := &history{start: time.Now()}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	writers := envInt("MAHOU_FAULT_WRITERS", 6)
+	writers := testutil.EnvInt("MAHOU_FAULT_WRITERS", 6)
 	for i := 0; i < writers; i++ {
 		wg.Add(1)
 		go func(i int) {

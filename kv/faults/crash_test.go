@@ -8,41 +8,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mahou-go/mahou/internal/testutil"
 )
-
-// faultEnabled skips fault tests unless MAHOU_FAULT=1, and returns the seed to use (from
-// MAHOU_FAULT_SEED, or the clock), printed so a failure can be replayed.
-func faultEnabled(t *testing.T) uint64 {
-	t.Helper()
-	if os.Getenv("MAHOU_FAULT") != "1" {
-		t.Skip("fault test: set MAHOU_FAULT=1 to run")
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("MAHOU_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MAHOU_FAULT_SEED=%q: %v", s, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (replay with MAHOU_FAULT_SEED=%d)", seed, seed)
-	return seed
-}
-
-// envInt reads a positive integer knob with a default.
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
 
 // ackedWrite is a write the server acknowledged: the key must hold value at rev forever.
 type ackedWrite struct {
@@ -97,10 +68,10 @@ func readRev(t *testing.T, base, key string, rev uint64) (string, bool) {
 // restarts it, and checks that every acknowledged write is there, at its rev, with the key's
 // whole history intact. It repeats for MAHOU_FAULT_ROUNDS rounds.
 func TestFaultCrashSingleNode(t *testing.T) {
-	seed := faultEnabled(t)
+	seed := testutil.FaultSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	rounds := envInt("MAHOU_FAULT_ROUNDS", 3)
-	writers := envInt("MAHOU_FAULT_WRITERS", 16)
+	rounds := testutil.EnvInt("MAHOU_FAULT_ROUNDS", 3)
+	writers := testutil.EnvInt("MAHOU_FAULT_WRITERS", 16)
 	c := testutil.StartCrush(t)
 	var acked []ackedWrite
 	attempted := map[string]map[string]bool{} // key -> values ever sent
