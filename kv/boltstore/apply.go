@@ -139,7 +139,7 @@ type applyTx struct {
 func newApplyTx(tx *bolt.Tx, s *Store) *applyTx {
 	v := newView(tx, s)
 	// history and revisions are appended in key order far more than inserted in the middle
-	v.hist.FillPercent = 0.9
+	v.hist.FillPercent = 1.0
 	v.revs.FillPercent = 1.0
 	return &applyTx{view: v, applied: s.applied.Load(), lastTime: s.lastTime}
 }

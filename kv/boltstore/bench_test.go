@@ -103,12 +103,18 @@ func BenchmarkGetOldRev(b *testing.B) {
 func BenchmarkStoragePerRev(b *testing.B) {
 	const revs = 10000
 	for i := 0; i < b.N; i++ {
-		h := revHistory(b, revs)
-		st, err := h.s.BucketUsage()
+		h := revHistory(b, 1)
+		before, err := h.s.BucketUsage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		h2 := revHistory(b, revs)
+		st, err := h2.s.BucketUsage()
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(st.LogicalBytes)/revs, "logical-B/rev")
 		b.ReportMetric(float64(st.PageBytes)/revs, "pages-B/rev")
+		b.ReportMetric(float64(st.FileBytes-before.FileBytes)/revs, "file-B/rev")
 	}
 }

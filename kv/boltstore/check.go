@@ -38,8 +38,8 @@ func (s *Store) Check() error {
 			v.checkKey(fork, key, m, fail)
 		}
 		v.checkForks(live, fail)
-		if last, _ := v.revs.Cursor().Last(); last != nil && int64(readU64(last)) != v.revision {
-			fail("newest revision record %d, counter %d", readU64(last), v.revision)
+		if last, _ := v.revs.Cursor().Last(); last != nil && revOf(last) != v.revision {
+			fail("newest revision record %d, counter %d", revOf(last), v.revision)
 		}
 		return nil
 	})
@@ -131,12 +131,21 @@ type Usage struct {
 	LogicalBytes int64
 	// PageBytes counts the bbolt page bytes in use by those buckets.
 	PageBytes int64
+	// FileBytes is the whole file less its free pages: everything stored, all buckets.
+	FileBytes int64
 }
 
 // BucketUsage measures the history and revision buckets (benchmarks and capacity planning).
 func (s *Store) BucketUsage() (Usage, error) {
 	var u Usage
+	s.mu.RLock()
+	if s.db != nil {
+		st := s.db.Stats()
+		defer func() { u.FileBytes -= int64(st.FreeAlloc) }()
+	}
+	s.mu.RUnlock()
 	err := s.view(func(v *view) error {
+		u.FileBytes = v.tx.Size()
 		for _, b := range []*bolt.Bucket{v.hist, v.revs} {
 			st := b.Stats()
 			u.PageBytes += int64(st.LeafInuse + st.BranchInuse)

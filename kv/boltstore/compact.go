@@ -77,7 +77,7 @@ func (a *applyTx) compactTo(r int64) error {
 	}
 	c := a.revs.Cursor()
 	var drop [][]byte
-	for k, _ := c.First(); k != nil && int64(readU64(k)) < r; k, _ = c.Next() {
+	for k, _ := c.First(); k != nil && revOf(k) < r; k, _ = c.Next() {
 		drop = append(drop, slices.Clone(k))
 	}
 	for _, k := range drop {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mahou-go/mahou/kv"
+	"github.com/mahou-go/mahou/kv/history"
 )
 
 // Get implements kv.Reader.
@@ -148,7 +149,7 @@ func (v *view) nextValue(fork, key string, m *keyMeta, rev uint64, prev []byte, 
 			return nil, err
 		}
 		if e != nil && e.Kind == kindDelta && prev != nil {
-			return historyApply(prev, e.Data)
+			return history.Apply(prev, e.Data)
 		}
 	}
 	val, _, err := v.value(fork, key, m, rev)
@@ -313,7 +314,7 @@ func (s *Store) Events(from int64, limit int, match func(fork, key string) bool)
 			if limit > 0 && len(out) >= limit || size >= maxEventBytes {
 				return nil
 			}
-			r := int64(readU64(k))
+			r := revOf(k)
 			rec, err := decodeRev(val)
 			if err != nil {
 				return fmt.Errorf("read revision %d: %w", r, err)

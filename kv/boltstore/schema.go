@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // schemaVersion is stored in the meta bucket; Open refuses a file with another version.
-const schemaVersion = 1
+// Version 2: revs and revisions in keys are order-preserving varints (ordKey).
+const schemaVersion = 2
 
 // Bucket names.
 var (
@@ -58,16 +60,47 @@ func histPrefix(fork, key string) []byte {
 	return append(b, key...)
 }
 
-// histKey is the hist-bucket key of one rev: the prefix, then the rev big-endian, so a key's
+// histKey is the hist-bucket key of one rev: the prefix, then the rev as an ordKey, so a key's
 // history is stored in rev order.
 func histKey(fork, key string, rev uint64) []byte {
-	return binary.BigEndian.AppendUint64(histPrefix(fork, key), rev)
+	return appendOrd(histPrefix(fork, key), rev)
 }
 
-// revKey is the revs-bucket key of a store revision, big-endian so storage order is revision
+// revKey is the revs-bucket key of a store revision, an ordKey so storage order is revision
 // order.
 func revKey(r int64) []byte {
-	return binary.BigEndian.AppendUint64(nil, uint64(r))
+	return appendOrd(make([]byte, 0, 9), uint64(r))
+}
+
+// appendOrd appends an order-preserving variable-length encoding of v: a byte holding the
+// number of bytes that follow (0 to 8), then v big-endian without leading zero bytes. Shorter
+// means smaller, so byte order is numeric order, and small numbers take few bytes (rev 300 is
+// 3 bytes instead of 8).
+func appendOrd(b []byte, v uint64) []byte {
+	n := (bits.Len64(v) + 7) / 8
+	b = append(b, byte(n))
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, byte(v>>(8*i)))
+	}
+	return b
+}
+
+// readOrd decodes appendOrd's encoding, which must be all of b.
+func readOrd(b []byte) (uint64, bool) {
+	if len(b) == 0 || int(b[0]) != len(b)-1 || b[0] > 8 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b[1:] {
+		v = v<<8 | uint64(c)
+	}
+	return v, true
+}
+
+// revOf decodes a revs-bucket key.
+func revOf(k []byte) int64 {
+	v, _ := readOrd(k)
+	return int64(v)
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

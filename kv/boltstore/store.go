@@ -36,7 +36,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMaxRebuildBytes = 8 << 20
-	DefaultMaxDepth        = 128
+	DefaultMaxDepth        = 256
 	// DefaultMaxPageKeys caps one page of a key listing.
 	DefaultMaxPageKeys = 10000
 	// DefaultCommitEntries bounds the entries one group commit holds.

@@ -153,20 +153,39 @@ func (v *view) value(fork, key string, m *keyMeta, rev uint64) (val []byte, dele
 		}
 		break
 	}
-	out := slices.Clone(val)
-	for i := len(deltas) - 1; i >= 0; i-- {
-		out, err = history.Apply(out, deltas[i])
-		if err != nil {
-			return nil, false, fmt.Errorf("rebuild %s/%s: %w", fork, key, err)
-		}
-	}
 	if deleted {
 		return nil, true, nil
 	}
-	if out == nil {
-		out = []byte{}
+	out, err := applyChain(val, deltas)
+	if err != nil {
+		return nil, false, fmt.Errorf("rebuild %s/%s: %w", fork, key, err)
 	}
 	return out, false, nil
+}
+
+// applyChain applies deltas (newest first) to base, which may be bbolt memory, with two
+// buffers however long the chain: each step writes into the buffer the step before last used.
+// The result is a fresh slice the caller owns.
+func applyChain(base []byte, deltas [][]byte) ([]byte, error) {
+	cur, owned := base, false
+	var spare []byte
+	for i := len(deltas) - 1; i >= 0; i-- {
+		next, err := history.ApplyTo(spare, cur, deltas[i])
+		if err != nil {
+			return nil, err
+		}
+		if owned {
+			spare = cur
+		}
+		cur, owned = next, true
+	}
+	if !owned {
+		cur = slices.Clone(cur)
+	}
+	if cur == nil {
+		cur = []byte{}
+	}
+	return cur, nil
 }
 
 // currentValue returns the current value of a meta (nil, true when deleted).
@@ -271,5 +290,3 @@ func (v *view) retention() (kv.Retention, error) {
 	}
 	return r, nil
 }
-
-func historyApply(base, delta []byte) ([]byte, error) { return history.Apply(base, delta) }

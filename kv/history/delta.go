@@ -12,6 +12,10 @@ const deltaVersion = 1
 // blockSize is the match granularity of the middle of a changed value.
 const blockSize = 16
 
+// bailOut is how far into a changed middle the matcher looks for a first match before it gives
+// up on the two values sharing anything.
+const bailOut = 2048
+
 // MaxTargetLen bounds the target length a delta may declare, so a corrupt delta cannot make
 // Apply allocate without limit.
 const MaxTargetLen = 1 << 30
@@ -36,15 +40,35 @@ func Delta(base, target []byte) []byte {
 
 // Apply rebuilds the target of a delta from its base.
 func Apply(base, delta []byte) ([]byte, error) {
+	return ApplyTo(nil, base, delta)
+}
+
+// TargetLen reads the length of a delta's target without applying it.
+func TargetLen(delta []byte) (int, error) {
 	if len(delta) < 2 || delta[0] != deltaVersion {
-		return nil, fmt.Errorf("apply delta: %w: unknown version", ErrCorruptDelta)
+		return 0, fmt.Errorf("read delta: %w: unknown version", ErrCorruptDelta)
 	}
 	n, k := binary.Uvarint(delta[1:])
 	if k <= 0 || n > MaxTargetLen {
-		return nil, fmt.Errorf("apply delta: %w: bad target length", ErrCorruptDelta)
+		return 0, fmt.Errorf("read delta: %w: bad target length", ErrCorruptDelta)
 	}
+	return int(n), nil
+}
+
+// ApplyTo is Apply writing into dst's storage (dst[:0]; it grows it if needed), so a chain of
+// deltas can be applied with two buffers. dst must not overlap base.
+func ApplyTo(dst, base, delta []byte) ([]byte, error) {
+	tl, err := TargetLen(delta)
+	if err != nil {
+		return nil, err
+	}
+	n := uint64(tl)
+	_, k := binary.Uvarint(delta[1:])
 	p := 1 + k
-	out := make([]byte, 0, n)
+	out := dst[:0]
+	if uint64(cap(out)) < n {
+		out = make([]byte, 0, n)
+	}
 	for p < len(delta) {
 		h, k := binary.Uvarint(delta[p:])
 		if k <= 0 {
@@ -169,7 +193,13 @@ func matchMiddle(e *encoder, base, mid []byte, lo, hi int) {
 	var r roller
 	r.init(mid[:blockSize])
 	start := 0 // first byte of mid not yet encoded
+	matched := false
 	for i := 0; i+blockSize <= len(mid); {
+		if !matched && i >= bailOut {
+			// nothing of the base found this far: the values are unrelated, and the caller
+			// stores the target whole; scanning the rest would cost without saving
+			break
+		}
 		if off, ok := index[r.sum()]; ok && equalBlock(base[off:off+blockSize], mid[i:i+blockSize]) {
 			// extend the match backwards into pending bytes and forwards
 			for i > start && off > lo && base[off-1] == mid[i-1] {
@@ -184,6 +214,7 @@ func matchMiddle(e *encoder, base, mid []byte, lo, hi int) {
 			e.copy(off, n)
 			i += n
 			start = i
+			matched = true
 			if i+blockSize <= len(mid) {
 				r.init(mid[i : i+blockSize])
 			}
