@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/mahou-go/mahou/kv"
 )
 
@@ -58,4 +60,38 @@ func FuzzDecodeProposal(f *testing.F) {
 			t.Fatalf("re-decode differs: %+v vs %+v (%v)", p2.Cmd, p.Cmd, err)
 		}
 	})
+}
+
+// FuzzResultWire checks the decoder of a forwarded command's result: no bytes make it panic,
+// and what decodes turns into a result whose error is a domain error or nil.
+func FuzzResultWire(f *testing.F) {
+	for _, rw := range []resultWire{
+		{Revision: 3, Rev: 1},
+		{Err: toErrWire(&kv.PreconditionError{Exists: true, CurrentRev: 2})},
+		{Err: toErrWire(&kv.ConflictError{Conflicts: []kv.Conflict{{Key: "k", HasBase: true}}})},
+		{Err: toErrWire(kv.ErrNotFound)},
+	} {
+		b, _ := msgpack.Marshal(rw)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var rw resultWire
+		if msgpack.Unmarshal(b, &rw) != nil {
+			return
+		}
+		_ = rw.Err.toError()
+	})
+}
+
+func TestErrWire_RoundTrip(t *testing.T) {
+	for _, err := range []error{
+		&kv.PreconditionError{Exists: true, CurrentRev: 2}, &kv.ConflictError{Conflicts: []kv.Conflict{{Key: "k"}}},
+		&kv.ExistsError{Keys: []string{"a"}}, kv.Invalid("bad", "bad %d", 1), &kv.CompactedError{CompactedRevision: 9},
+		kv.ErrNotFound, kv.ErrSourceNotFound, kv.ErrTargetNotFound, kv.ErrRevNotFound, kv.ErrFutureRevision,
+	} {
+		got := toErrWire(err).toError()
+		if !reflect.DeepEqual(got, err) && got.Error() != err.Error() {
+			t.Fatalf("%v came back as %v", err, got)
+		}
+	}
 }
