@@ -58,13 +58,14 @@ func (c *conn) updateMetadata(_ map[string]any, d any) {
 		return
 	}
 	strategy := c.srv.cfg.MetadataStrategy
-	_, err = c.srv.index.Update(c.key, func(old *bus.Client) *bus.Client {
+	updated, err := c.srv.index.Update(c.key, func(old *bus.Client) *bus.Client {
 		return old.With(bus.Apply(old, up, strategy))
 	})
 	if err != nil {
 		c.log.Error("metadata update for an unregistered client", "error", err)
 		return
 	}
+	c.srv.localChanged(updated, false)
 	c.srv.metadataChanged(c.key)
 }
 

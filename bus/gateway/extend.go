@@ -125,9 +125,13 @@ func (s *Server) Finder() query.Finder { return s.index }
 
 // UpdateQueues replaces the queue names the client with key k is shown with (the "queues" of
 // /api/v1/query and QUERY_NODES) by f(current). f must not call into the server. It returns
-// bus.ErrUnknownClient when k is not connected.
+// bus.ErrUnknownClient when k is not connected to this server.
 func (s *Server) UpdateQueues(k bus.ClientKey, f func([]string) []string) error {
-	_, err := s.index.Update(k, func(old *bus.Client) *bus.Client {
+	t, ok := s.index.Get(k)
+	if _, local := t.Recipient.(*conn); !ok || !local {
+		return fmt.Errorf("update queues: %w", bus.ErrUnknownClient)
+	}
+	updated, err := s.index.Update(k, func(old *bus.Client) *bus.Client {
 		n := *old
 		n.Queues = f(slices.Clone(old.Queues))
 		return &n
@@ -135,6 +139,7 @@ func (s *Server) UpdateQueues(k bus.ClientKey, f func([]string) []string) error 
 	if err != nil {
 		return fmt.Errorf("update queues: %w", err)
 	}
+	s.localChanged(updated, false)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -140,7 +141,7 @@ func (c *conn) identify(raw any) bool {
 	if !ok {
 		return false
 	}
-	if err := c.srv.index.Add(client, c); err != nil {
+	if err := c.register(client); err != nil {
 		c.fatal(alreadyRegistered(client.Key), nil)
 		return false
 	}
@@ -151,6 +152,7 @@ func (c *conn) identify(raw any) bool {
 	c.srv.metrics.clients.Inc()
 	c.log.Debug("identified", "app", app, "client", id, "restricted", restricted)
 	c.send(c.frame(opReady, map[string]any{"client_id": id, "restricted": restricted}))
+	c.srv.localChanged(client, false)
 	c.srv.announce("CLIENT_CONNECTED", app)
 	c.srv.presenceChanged(client.Key, true)
 	return true
@@ -231,7 +233,7 @@ func metadataProblems(err error) any {
 func (c *conn) heartbeat() bool {
 	now := c.srv.now()
 	c.lastHeartbeat = now
-	_, err := c.srv.index.Update(c.key, func(old *bus.Client) *bus.Client {
+	updated, err := c.srv.index.Update(c.key, func(old *bus.Client) *bus.Client {
 		meta := make(map[string]any, len(old.Metadata))
 		for k, v := range old.Metadata {
 			meta[k] = v
@@ -243,6 +245,7 @@ func (c *conn) heartbeat() bool {
 		c.fatal(errNoData, nil)
 		return false
 	}
+	c.srv.localChanged(updated, false)
 	c.send(c.frame(opHeartbeatAck, map[string]any{"client_id": c.key.ID}))
 	return true
 }
@@ -254,9 +257,46 @@ func (c *conn) unregister() {
 		return
 	}
 	c.unregistered = true
+	last, _ := c.srv.index.Get(c.key)
 	if c.srv.index.Remove(c.key, c) {
+		c.srv.localChanged(last.Client, true)
 		c.srv.metrics.clients.Dec()
 		c.srv.announce("CLIENT_DISCONNECTED", c.key.App)
 		c.srv.presenceChanged(c.key, false)
 	}
+}
+
+// releaseWait bounds how long identify waits for a client id to be released by its previous
+// holder: a client on another node (whose removal is on its way over the cluster link), or a
+// local connection that is closing. A client told to reconnect (op 7) may be faster than the
+// news that its old connection is gone.
+const releaseWait = time.Second
+
+// register adds the client to the index, waiting up to releaseWait when its key is held by a
+// client that is going away. Read loop only.
+func (c *conn) register(client *bus.Client) error {
+	deadline := time.Now().Add(releaseWait)
+	for {
+		err := c.srv.index.Add(client, c)
+		if err == nil || !c.srv.releasing(client.Key) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// releasing reports whether the client with key k is held by a remote recipient or by a local
+// connection that is closing.
+func (s *Server) releasing(k bus.ClientKey) bool {
+	t, ok := s.index.Get(k)
+	if !ok {
+		return true
+	}
+	holder, local := t.Recipient.(*conn)
+	if !local {
+		return true
+	}
+	holder.mu.Lock()
+	defer holder.mu.Unlock()
+	return holder.closing
 }

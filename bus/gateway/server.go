@@ -29,8 +29,9 @@ type Server struct {
 	authLimit *failureLimiter
 	dispatch  map[string]dispatchFunc     // built before Start, read-only after
 	presence  []func(bus.ClientKey, bool) // built before Start, read-only after
-	// metadataHooks and routes are built before Start, read-only after.
+	// metadataHooks, clientHooks and routes are built before Start, read-only after.
 	metadataHooks []func(bus.ClientKey)
+	clientHooks   []func(c *bus.Client, gone bool)
 	routes        *http.ServeMux
 	httpSrv       *http.Server
 	ready         atomic.Bool
@@ -40,7 +41,7 @@ type Server struct {
 	closeOnce     sync.Once
 	closeErr      error
 
-	mu      sync.Mutex // guards ln, conns, started, closed, and dispatch, presence, metadataHooks, routes until Start; taken before conn.mu, never inside Index's lock
+	mu      sync.Mutex // guards ln, conns, started, closed, and dispatch, presence, metadataHooks, clientHooks, routes until Start; taken before conn.mu, never inside Index's lock
 	ln      net.Listener
 	conns   map[*conn]struct{}
 	started bool
@@ -74,12 +75,20 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// Start creates the data directory, listens on Config.Addr and serves in the background.
-func (s *Server) Start() error {
+// Listen creates the data directory and binds Config.Addr without serving yet, so that Addr
+// is known (a cluster advertises it) before Start. Start calls it when it was not called.
+func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.listenLocked()
+}
+
+func (s *Server) listenLocked() error {
 	if s.started || s.closed {
 		return ErrServerState
+	}
+	if s.ln != nil {
+		return nil
 	}
 	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
@@ -88,7 +97,19 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s.ln, s.started = ln, true
+	s.ln = ln
+	return nil
+}
+
+// Start listens on Config.Addr (unless Listen did) and serves in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.listenLocked(); err != nil {
+		return err
+	}
+	ln := s.ln
+	s.started = true
 	s.ready.Store(true)
 	go func() {
 		defer close(s.serveDone)
@@ -126,8 +147,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	ln := s.ln
 	s.mu.Unlock()
 	var errs []error
+	if !started && ln != nil {
+		errs = append(errs, ignoreClosed(ln.Close()))
+	}
 	if started {
 		if err := s.httpSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down http: %w", err))
@@ -251,17 +276,23 @@ func peerIP(remoteAddr string) string {
 // application; restricted clients never do.
 var subscribers = &bus.Query{Ops: []bus.Op{{Op: bus.OpEq, Path: []string{bus.KeyReceiveClientUpdates}, Value: true}}}
 
-// announce sends CLIENT_CONNECTED or CLIENT_DISCONNECTED about app to the subscribers.
+// announce sends CLIENT_CONNECTED or CLIENT_DISCONNECTED about app to the subscribers
+// connected to this server. Every node of a cluster announces every client it learns about to
+// its own subscribers, so each subscriber hears of each client once.
 func (s *Server) announce(event, app string) {
-	targets := s.index.Find(subscribers)
-	if len(targets) == 0 {
-		return
-	}
-	d := &bus.Delivery{Event: event, Payload: map[string]any{"app": app}, At: s.nowMillis()}
-	for _, t := range targets {
+	var d *bus.Delivery
+	n := 0
+	for _, t := range s.index.Find(subscribers) {
+		if _, local := t.Recipient.(*conn); !local {
+			continue
+		}
+		if d == nil {
+			d = &bus.Delivery{Event: event, Payload: map[string]any{"app": app}, At: s.nowMillis()}
+		}
 		t.Recipient.Deliver(d)
+		n++
 	}
-	s.metrics.delivered(event).Add(float64(len(targets)))
+	s.metrics.delivered(event).Add(float64(n))
 }
 
 // queryClients returns the clients q targets, as /api/v1/query shows them: the whole match set,
@@ -273,4 +304,11 @@ func (s *Server) queryClients(q *bus.Query) []any {
 		out[i] = clientView(t.Client)
 	}
 	return out
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }

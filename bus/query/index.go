@@ -160,8 +160,14 @@ func (ix *Index) Update(k bus.ClientKey, update func(*bus.Client) *bus.Client) (
 	if !ok {
 		return nil, bus.ErrUnknownClient
 	}
+	next := update(e.client)
+	ix.swap(e, next)
+	return next, nil
+}
+
+// swap makes next the record of e, re-indexing the values that changed. ix.mu must be held.
+func (ix *Index) swap(e *entry, next *bus.Client) {
 	old := e.client
-	next := update(old)
 	for key, v := range old.Metadata {
 		if nv, ok := next.Metadata[key]; !ok || !sameScalar(v, nv) {
 			ix.unindexValue(e, key, v)
@@ -173,7 +179,20 @@ func (ix *Index) Update(k bus.ClientKey, update func(*bus.Client) *bus.Client) (
 		}
 	}
 	e.client = next
-	return next, nil
+}
+
+// Replace swaps in c as the record of the client with c's key, if that client's recipient is
+// r: a node replicating its clients to the others updates only the entries it registered. It
+// returns bus.ErrUnknownClient otherwise.
+func (ix *Index) Replace(c *bus.Client, r bus.Recipient) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e, ok := ix.entries[c.Key]
+	if !ok || e.rcpt != r {
+		return bus.ErrUnknownClient
+	}
+	ix.swap(e, c)
+	return nil
 }
 
 // sameScalar reports whether a and b are indexed under the same key (or both not indexed).
@@ -280,4 +299,15 @@ func (ix *Index) FindOne(q *bus.Query) (Target, bool) {
 		return Target{}, false
 	}
 	return Target{Client: chosen.client, Recipient: chosen.rcpt}, true
+}
+
+// All returns every registered client, restricted ones included, in no particular order.
+func (ix *Index) All() []Target {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]Target, len(ix.all.items))
+	for i, e := range ix.all.items {
+		out[i] = Target{Client: e.client, Recipient: e.rcpt}
+	}
+	return out
 }

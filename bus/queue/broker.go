@@ -32,11 +32,25 @@ type Broker struct {
 	log     *slog.Logger
 	metrics *metrics
 
+	// replicator, when set (before Open), makes the broker a replica driven by a raft log.
+	replicator Replicator
+	token      uint64 // random: names this broker's log entries (replicated mode)
+
+	// fsmMu serialises ApplyLog, RestoreSnapshot and the reloads of stepping down, which
+	// write or read the store as the log left it. Taken before mu.
+	fsmMu   sync.Mutex
+	applied uint64 // the index of the last log entry in the store; guarded by fsmMu
+
 	// mu guards every field below. Lock order: mu, then the query index's lock (through
 	// clients), then a connection's lock (through Recipient.Deliver). Nothing holding those
-	// calls into the Broker, and mu is never held while calling the store.
+	// calls into the Broker, and mu is never held while calling the store, except to reload
+	// the machine when it stops leading.
 	mu        sync.Mutex
 	m         *Machine
+	leading   bool      // the broker dispatches and takes work: always once open when standalone
+	cmds      []Command // applied since the last proposal (replicated mode)
+	proposed  []proposal
+	proposals uint64                                // numbers this broker's entries
 	waiting   map[string]*waitList                  // queue → consumers waiting on it
 	consumers map[bus.ClientKey]map[string]struct{} // consumer → queues it waits on
 	pending   []Change                              // applied, not yet given to the store
@@ -79,39 +93,82 @@ func NewBroker(cfg Config, store Store, clients query.Finder, log *slog.Logger) 
 	}, nil
 }
 
-// Open loads the stored queues and starts the committer and the timers. Every message that was
-// in flight when the process stopped comes back to its queue at once (its consumer's
-// connection is gone), without counting that delivery.
+// Open loads the stored queues and starts the committer and the timers. A standalone broker
+// leads at once: every message that was in flight when the process stopped comes back to its
+// queue (its consumer's connection is gone), without counting that delivery. A replicated one
+// follows until Lead.
 func (b *Broker) Open() error {
+	b.fsmMu.Lock()
+	defer b.fsmMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state != stateNew {
 		return fmt.Errorf("open queues: %w", ErrClosed)
 	}
-	if err := b.store.Load(func(name string) error { b.m.RestoreQueue(name); return nil }, b.m.Restore); err != nil {
+	if err := b.load(); err != nil {
 		return fmt.Errorf("open queues: %w", err)
-	}
-	b.m.Finish()
-	now := b.stamp()
-	returned := 0
-	for _, msg := range b.m.inFlight() {
-		b.apply(Return{Queue: msg.q.name, ID: msg.id, Consumer: msg.rec.Consumer, At: now, Refund: true})
-		returned++
-	}
-	for _, q := range b.m.queues {
-		for _, msg := range q.msgs {
-			if msg.rec.State == Delayed {
-				b.timers.set(msgKey{q.name, msg.id}, msg.rec.At)
-			}
-		}
 	}
 	b.state = stateOpen
 	b.wg.Add(2)
 	go b.commitLoop()
 	go b.timerLoop()
-	b.settle()
-	b.log.Info("queues open", "queues", len(b.m.queues), "bytes", b.m.Bytes(), "returned_in_flight", returned)
+	returned := 0
+	if b.replicator == nil {
+		b.leading = true
+		b.armTimers()
+		returned = b.returnInFlight(true)
+	}
+	b.log.Info("queues open", "queues", len(b.m.queues), "bytes", b.m.Bytes(), "returned_in_flight", returned,
+		"replicated", b.replicator != nil, "applied_index", b.applied)
 	return nil
+}
+
+// load replaces the machine by what the store holds. Called with fsmMu and mu held.
+func (b *Broker) load() error {
+	m := NewMachine()
+	if err := b.store.Load(func(name string) error { m.RestoreQueue(name); return nil }, m.Restore); err != nil {
+		return err
+	}
+	m.Finish()
+	b.m = m
+	if rs, ok := b.store.(ReplicaStore); ok {
+		applied, err := rs.Applied()
+		if err != nil {
+			return err
+		}
+		b.applied = applied
+	}
+	return nil
+}
+
+// armTimers sets the deadlines of the messages in flight and delayed. Called with mu held.
+func (b *Broker) armTimers() {
+	b.timers = newTimers()
+	for _, q := range b.m.queues {
+		for _, msg := range q.msgs {
+			if msg.rec.State == Delayed || msg.rec.State == InFlight {
+				b.timers.set(msgKey{q.name, msg.id}, msg.rec.At)
+			}
+		}
+	}
+	signal(b.timerWake)
+}
+
+// returnInFlight gives back, without counting the delivery, every message in flight (all), or
+// those in flight to a consumer that is not connected, and returns how many. Called with mu
+// held, leading.
+func (b *Broker) returnInFlight(all bool) int {
+	now := b.stamp()
+	returned := 0
+	for _, msg := range b.m.inFlight() {
+		if _, ok := b.clients.Get(msg.rec.Consumer); ok && !all {
+			continue
+		}
+		b.apply(Return{Queue: msg.q.name, ID: msg.id, Consumer: msg.rec.Consumer, At: now, Refund: true})
+		returned++
+	}
+	b.settle()
+	return returned
 }
 
 // Close stops the timers, writes what was applied and closes the store. It waits for the
@@ -147,7 +204,13 @@ func (b *Broker) usable() error {
 	if b.state != stateOpen {
 		return ErrClosed
 	}
-	return b.failed
+	if b.failed != nil {
+		return b.failed
+	}
+	if !b.leading {
+		return ErrNotLeader
+	}
+	return nil
 }
 
 // stamp returns the current time in ms, never earlier than the last stamp. Called with mu held.
@@ -160,6 +223,9 @@ func (b *Broker) stamp() int64 {
 // changed message's deadline follows its new state. Called with mu held.
 func (b *Broker) apply(c Command) Result {
 	res := b.m.Apply(c)
+	if b.replicator != nil {
+		b.cmds = append(b.cmds, c)
+	}
 	b.metrics.applied(c, res)
 	for _, ch := range b.m.takeChanges() {
 		k := msgKey{ch.Queue, ch.Record.ID}
@@ -229,23 +295,35 @@ func (b *Broker) Enqueue(queue string, target, nonce, payload any, done func(err
 	if err != nil {
 		return "", fmt.Errorf("enqueue: %w", err)
 	}
-	id := newID()
+	id := NewID()
+	return id, b.EnqueueBody(queue, id, body, done)
+}
+
+// EnqueueBody is Enqueue of a body already encoded (EncodeBody) under an id already chosen
+// (NewID), as a follower forwards it. An id the queue holds already is taken as the same
+// message sent again: done learns when it is on disk, and nothing else changes.
+func (b *Broker) EnqueueBody(queue, id string, body []byte, done func(error)) error {
+	if _, err := TargetBytes(body); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.usable(); err != nil {
-		return "", fmt.Errorf("enqueue: %w", err)
+		return fmt.Errorf("enqueue: %w", err)
 	}
-	if b.m.Bytes()+int64(len(body)) > b.cfg.MaxBytes {
-		return "", fmt.Errorf("enqueue: %w: the queues hold %d bytes, at most %d", bus.ErrQueueFull, b.m.Bytes(), b.cfg.MaxBytes)
-	}
-	if res := b.apply(Enqueue{Queue: queue, ID: id, At: b.stamp(), Body: body}); res.Err != nil {
-		return "", fmt.Errorf("enqueue: %w", res.Err)
+	if b.m.find(queue, id) == nil {
+		if b.m.Bytes()+int64(len(body)) > b.cfg.MaxBytes {
+			return fmt.Errorf("enqueue: %w: the queues hold %d bytes, at most %d", bus.ErrQueueFull, b.m.Bytes(), b.cfg.MaxBytes)
+		}
+		if res := b.apply(Enqueue{Queue: queue, ID: id, At: b.stamp(), Body: body}); res.Err != nil {
+			return fmt.Errorf("enqueue: %w", res.Err)
+		}
 	}
 	if done != nil {
 		b.callbacks = append(b.callbacks, done)
 	}
 	b.settle()
-	return id, nil
+	return nil
 }
 
 // Ack deletes a message wherever it is: the consumer processed it. An unknown id does nothing,
@@ -300,8 +378,8 @@ func (b *Broker) Sync(done func(error)) {
 	}
 }
 
-// newID returns a random UUID v4.
-func newID() string {
+// NewID returns a random UUID v4, a message id.
+func NewID() string {
 	var u [16]byte
 	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails (it panics if the OS cannot give randomness)
 	u[6] = u[6]&0x0f | 0x40

@@ -25,6 +25,10 @@ func (b *Broker) commitLoop() {
 // for them. After a failed write, nothing more is written: memory is ahead of the disk, and
 // every later confirmation fails until the process restarts and reloads the disk.
 func (b *Broker) commit() {
+	if b.replicator != nil {
+		b.propose()
+		return
+	}
 	b.mu.Lock()
 	changes, callbacks, failed := b.pending, b.callbacks, b.failed
 	b.pending, b.callbacks = nil, nil
@@ -83,4 +87,35 @@ func coalesce(changes []Change) []Change {
 		kept = append(kept, ch)
 	}
 	return kept
+}
+
+// propose is commit for a replicated broker: the commands applied since the last proposal go
+// to the log as one entry, and the callbacks run once it is committed and applied. The store
+// is written when the log hands the entry back (ApplyLog), on every replica alike.
+func (b *Broker) propose() {
+	b.mu.Lock()
+	cmds, changes, callbacks := b.cmds, b.pending, b.callbacks
+	b.cmds, b.pending, b.callbacks = nil, nil, nil
+	var entry []byte
+	if len(cmds) > 0 && b.leading {
+		b.proposals++
+		entry = encodeEntry(b.token, b.proposals, cmds)
+		b.proposed = append(b.proposed, proposal{seq: b.proposals, changes: changes})
+	}
+	b.mu.Unlock()
+	if len(cmds) == 0 && len(callbacks) == 0 {
+		return
+	}
+	var err error
+	if entry == nil && len(cmds) > 0 {
+		err = ErrNotLeader
+	}
+	if entry != nil {
+		start := time.Now()
+		if err = b.replicator.Replicate(entry); err != nil {
+			err = fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		b.metrics.commit(time.Since(start), len(changes))
+	}
+	runAll(callbacks, err)
 }

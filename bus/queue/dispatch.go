@@ -13,8 +13,14 @@ import (
 // its QUEUE_REQUEST until a message is delivered to it (one message per request, as in the
 // original), it cancels, or it leaves.
 type waitList struct {
-	order *list.List // of bus.ClientKey
+	order *list.List // of *waiter
 	at    map[bus.ClientKey]*list.Element
+}
+
+// waiter is one consumer waiting on a queue; done, if set, learns when the wait ends.
+type waiter struct {
+	key  bus.ClientKey
+	done func(error)
 }
 
 func (w *waitList) len() int { return w.order.Len() }
@@ -34,6 +40,17 @@ func (w *waitList) len() int { return w.order.Len() }
 // Request makes consumer wait on queue for one message, delivering it at once if one is
 // ready. Requesting again while waiting changes nothing.
 func (b *Broker) Request(queue string, consumer bus.ClientKey) error {
+	return b.Wait(queue, consumer, nil)
+}
+
+// Wait is Request with done, which is called once when the wait ends: with nil when a message
+// was delivered to consumer, the wait was cancelled or consumer left, and with ErrNotLeader
+// when this broker stops leading (the wait must be placed with the new leader). done runs
+// with the broker's lock held: it must not block nor call the broker. When Wait returns an
+// error, done is not called. When consumer already waits on queue, its wait stays in place and
+// a non-nil done replaces the previous one, which is never called: a wait placed again (its
+// node lost its link to this one for a moment) reports to whoever placed it last.
+func (b *Broker) Wait(queue string, consumer bus.ClientKey, done func(error)) error {
 	if err := CheckName(queue); err != nil {
 		return err
 	}
@@ -47,10 +64,13 @@ func (b *Broker) Request(queue string, consumer bus.ClientKey) error {
 		w = &waitList{order: list.New(), at: make(map[bus.ClientKey]*list.Element)}
 		b.waiting[queue] = w
 	}
-	if _, ok := w.at[consumer]; ok {
+	if e, ok := w.at[consumer]; ok {
+		if done != nil {
+			e.Value.(*waiter).done = done
+		}
 		return nil
 	}
-	w.at[consumer] = w.order.PushBack(consumer)
+	w.at[consumer] = w.order.PushBack(&waiter{key: consumer, done: done})
 	qs := b.consumers[consumer]
 	if qs == nil {
 		qs = make(map[string]struct{})
@@ -74,7 +94,7 @@ func (b *Broker) Cancel(queue string, consumer bus.ClientKey) {
 func (b *Broker) ClientChanged(consumer bus.ClientKey) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state != stateOpen {
+	if b.state != stateOpen || !b.leading {
 		return
 	}
 	for queue := range b.consumers[consumer] {
@@ -98,7 +118,7 @@ func (b *Broker) ClientLeft(consumer bus.ClientKey) {
 		return
 	}
 	b.unwaitAll(consumer)
-	if b.state != stateOpen {
+	if b.state != stateOpen || !b.leading {
 		return
 	}
 	now := b.stamp()
@@ -115,6 +135,9 @@ func (b *Broker) unwait(queue string, consumer bus.ClientKey) {
 		if e, ok := w.at[consumer]; ok {
 			w.order.Remove(e)
 			delete(w.at, consumer)
+			if done := e.Value.(*waiter).done; done != nil {
+				done(nil)
+			}
 		}
 		if w.len() == 0 {
 			delete(b.waiting, queue)
@@ -182,7 +205,7 @@ func (b *Broker) pick(q *bus.Query, w *waitList) (bus.ClientKey, query.Target, b
 	var matches []query.Target
 	for e := w.order.Front(); e != nil; {
 		next := e.Next()
-		key := e.Value.(bus.ClientKey)
+		key := e.Value.(*waiter).key
 		t, ok := b.clients.Get(key)
 		switch {
 		case !ok:

@@ -21,4 +21,10 @@ var (
 	ErrUnsupported = errors.New("not supported by the queue store")
 	// ErrConfig wraps every configuration error Config.Validate reports.
 	ErrConfig = errors.New("invalid queue config")
+	// ErrNotLeader means a replicated broker does not lead the queue group (yet, or any
+	// more): the work belongs to the leader.
+	ErrNotLeader = errors.New("not the queue leader")
+	// ErrNoLeader means the queue group has no leader this node can reach (an election is
+	// under way, or this node is cut off): nothing was done.
+	ErrNoLeader = errors.New("no queue leader reachable")
 )

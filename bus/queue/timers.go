@@ -113,7 +113,7 @@ func (b *Broker) timerLoop() {
 func (b *Broker) fireTimers() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state != stateOpen {
+	if b.state != stateOpen || !b.leading {
 		return
 	}
 	now := b.stamp()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 	"github.com/mahou-go/mahou/bus/queue"
 )
 
-// schemaVersion is the layout version in the meta bucket; Open refuses any other.
-const schemaVersion = 1
+// schemaVersion is the layout version in the meta bucket. Version 2 added meta/applied;
+// Open upgrades a version 1 file in place and refuses any other.
+const schemaVersion = 2
 
 var (
 	bucketMeta    = []byte("meta")
@@ -22,6 +24,7 @@ var (
 	bucketRecords = []byte("records")
 	bucketBodies  = []byte("bodies")
 	keySchema     = []byte("schema")
+	keyApplied    = []byte("applied")
 )
 
 // openTimeout bounds the wait for the file lock: a second process on the same data directory
@@ -38,8 +41,9 @@ type Store struct {
 }
 
 var (
-	_ queue.Store    = (*Store)(nil)
-	_ queue.Backuper = (*Store)(nil)
+	_ queue.Store        = (*Store)(nil)
+	_ queue.Backuper     = (*Store)(nil)
+	_ queue.ReplicaStore = (*Store)(nil)
 )
 
 // New builds a store for the file at path; Open opens it.
@@ -52,19 +56,27 @@ func (s *Store) Open() error {
 	if s.db != nil || s.closed {
 		return errors.New("open queue store: already opened")
 	}
-	// As etcd does: the freelist is not written at every commit (Open rebuilds it by scanning
-	// the file) and is kept as a map. Commits still fsync: durability is untouched.
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout, NoFreelistSync: true,
-		FreelistType: bolt.FreelistMapType})
+	db, err := openDB(s.path)
 	if err != nil {
-		return fmt.Errorf("open queue store %s: %w", s.path, err)
-	}
-	if err := db.Update(initSchema); err != nil {
-		db.Close()
-		return fmt.Errorf("open queue store %s: %w", s.path, err)
+		return err
 	}
 	s.db = db
 	return nil
+}
+
+func openDB(path string) (*bolt.DB, error) {
+	// As etcd does: the freelist is not written at every commit (Open rebuilds it by scanning
+	// the file) and is kept as a map. Commits still fsync: durability is untouched.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout, NoFreelistSync: true,
+		FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("open queue store %s: %w", path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue store %s: %w", path, err)
+	}
+	return db, nil
 }
 
 func initSchema(tx *bolt.Tx) error {
@@ -76,10 +88,11 @@ func initSchema(tx *bolt.Tx) error {
 		return err
 	}
 	v := meta.Get(keySchema)
-	if v == nil {
+	switch {
+	case v == nil, len(v) == 8 && binary.BigEndian.Uint64(v) == 1:
+		// new, or version 1 (no applied index: 0, as before any log entry)
 		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
-	}
-	if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
+	case len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion:
 		return fmt.Errorf("schema %x: %w", v, queue.ErrVersion)
 	}
 	return nil
@@ -108,12 +121,25 @@ func (s *Store) handle() (*bolt.DB, error) {
 }
 
 // Save implements queue.Store.
-func (s *Store) Save(changes []queue.Change) error {
+func (s *Store) Save(changes []queue.Change) error { return s.save(changes, 0) }
+
+// SaveApplied implements queue.ReplicaStore.
+func (s *Store) SaveApplied(changes []queue.Change, index uint64) error {
+	return s.save(changes, index)
+}
+
+// save writes changes, and index as the applied log index unless it is 0, in one transaction.
+func (s *Store) save(changes []queue.Change, index uint64) error {
 	db, err := s.handle()
 	if err != nil {
 		return err
 	}
 	return db.Update(func(tx *bolt.Tx) error {
+		if index > 0 {
+			if err := tx.Bucket(bucketMeta).Put(keyApplied, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+				return err
+			}
+		}
 		qs := tx.Bucket(bucketQueues)
 		open := map[string][2]*bolt.Bucket{}
 		for _, ch := range changes {
@@ -231,4 +257,101 @@ func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
 		return n, fmt.Errorf("back up queue store: %w", err)
 	}
 	return n, nil
+}
+
+// Applied implements queue.ReplicaStore.
+func (s *Store) Applied() (uint64, error) {
+	db, err := s.handle()
+	if err != nil {
+		return 0, err
+	}
+	var index uint64
+	err = db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyApplied)
+		switch {
+		case v == nil:
+		case len(v) == 8:
+			index = binary.BigEndian.Uint64(v)
+		default:
+			return fmt.Errorf("applied index %x: %w", v, queue.ErrCorrupt)
+		}
+		return nil
+	})
+	return index, err
+}
+
+// Snapshot implements queue.ReplicaStore: a bbolt read transaction, which writers do not wait
+// for, held until the copy is closed.
+func (s *Store) Snapshot() (queue.Snapshot, error) {
+	db, err := s.handle()
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.Begin(false)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot queue store: %w", err)
+	}
+	return &snapshot{tx: tx}, nil
+}
+
+type snapshot struct {
+	tx   *bolt.Tx
+	once sync.Once
+}
+
+func (s *snapshot) WriteTo(w io.Writer) (int64, error) { return s.tx.WriteTo(w) }
+
+func (s *snapshot) Close() error {
+	var err error
+	s.once.Do(func() { err = s.tx.Rollback() })
+	return err
+}
+
+// Replace implements queue.ReplicaStore: the copy is written beside the file, synced, checked
+// and renamed over it, so a failure midway leaves the old file.
+func (s *Store) Replace(r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return errors.New("queue store not open")
+	}
+	tmp := s.path + ".restore"
+	if err := writeFile(tmp, r); err != nil {
+		return fmt.Errorf("replace queue store: %w", err)
+	}
+	check, err := openDB(tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace queue store: the copy: %w", err)
+	}
+	check.Close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("replace queue store: %w", err)
+	}
+	s.db = nil
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("replace queue store: %w", err)
+	}
+	db, err := openDB(s.path)
+	if err != nil {
+		return err
+	}
+	s.db = db
+	return nil
+}
+
+func writeFile(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,6 +3,7 @@ package queueapi
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -28,12 +29,15 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxDepth bounds the nesting of decoded REST bodies.
 	MaxDepth int
+	// Forward, when set, serves the queue REST routes (all but the backup) while this node's
+	// broker does not lead the queue group: in a cluster, it passes them to the leader.
+	Forward http.Handler
 }
 
-// Register adds the queue events, the queue REST routes and the broker's presence and
+// Register adds the queue events, the queue REST routes and the service's presence and
 // metadata hooks to srv, and the broker's metrics to its /metrics. Call it before srv.Start.
-func Register(srv *gateway.Server, b *queue.Broker, opts Options) error {
-	h := &handlers{srv: srv, b: b}
+func Register(srv *gateway.Server, svc *queue.Service, opts Options) error {
+	h := &handlers{srv: srv, b: svc}
 	events := map[string]gateway.Handler{
 		"QUEUE": h.queue, "QUEUE_REQUEST": h.request, "QUEUE_REQUEST_CANCEL": h.cancel,
 		"QUEUE_ACK": h.ack, "QUEUE_NACK": h.nack,
@@ -46,12 +50,12 @@ func Register(srv *gateway.Server, b *queue.Broker, opts Options) error {
 	hooks := []error{
 		srv.OnPresence(func(k bus.ClientKey, connected bool) {
 			if !connected {
-				b.ClientLeft(k)
+				svc.ClientLeft(k)
 			}
 		}),
-		srv.OnMetadata(b.ClientChanged),
-		srv.RegisterMetrics(b.Collectors()...),
-		registerREST(srv, b, opts),
+		srv.OnMetadata(svc.ClientChanged),
+		srv.RegisterMetrics(svc.Broker().Collectors()...),
+		registerREST(srv, svc.Broker(), opts),
 	}
 	if err := errors.Join(hooks...); err != nil {
 		return fmt.Errorf("register queues: %w", err)
@@ -61,7 +65,7 @@ func Register(srv *gateway.Server, b *queue.Broker, opts Options) error {
 
 type handlers struct {
 	srv *gateway.Server
-	b   *queue.Broker
+	b   *queue.Service
 }
 
 // queue enqueues. Its outcome, QUEUE_CONFIRM {"queue": name} or an op 3, is sent once the
@@ -75,19 +79,25 @@ func (h *handlers) queue(s gateway.Session, d any) {
 	info := s.ErrorInfo("")
 	_, err = h.b.Enqueue(r.Queue, r.Target, r.Nonce, r.Payload, func(err error) {
 		if err != nil {
-			s.Invalid(errUnavailable, withReason(info, err))
+			s.Invalid(enqueueError(err), withReason(info, err))
 			return
 		}
 		s.Reply("QUEUE_CONFIRM", etf.Struct{{Key: "queue", Value: r.Queue}})
 	})
+	if err != nil {
+		h.later(s, enqueueError(err), withReason(info, err))
+	}
+}
+
+// enqueueError is the op 3 text of a QUEUE that was not confirmed.
+func enqueueError(err error) string {
 	switch {
 	case errors.Is(err, bus.ErrInvalidQuery):
-		h.later(s, errInvalidQuery, withReason(info, err))
+		return errInvalidQuery
 	case errors.Is(err, bus.ErrQueueFull):
-		h.later(s, errQueueFull, withReason(info, err))
-	case err != nil:
-		h.later(s, errUnavailable, withReason(info, err))
+		return errQueueFull
 	}
+	return errUnavailable
 }
 
 // later sends an op 3 about a QUEUE frame in its place among the outcomes of the frames before

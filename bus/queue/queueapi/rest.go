@@ -29,6 +29,21 @@ type rest struct {
 	opts Options
 }
 
+// leaderOnly serves h while the broker leads, and hands the request to opts.Forward when it
+// does not and Forward is set.
+func (h *rest) leaderOnly(next http.Handler) http.Handler {
+	if h.opts.Forward == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.b.Leading() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.opts.Forward.ServeHTTP(w, r)
+	})
+}
+
 type handlerFunc func(r *http.Request) (any, error)
 
 func registerREST(srv *gateway.Server, b *queue.Broker, opts Options) error {
@@ -45,7 +60,7 @@ func registerREST(srv *gateway.Server, b *queue.Broker, opts Options) error {
 		{"POST /api/v1/queues/{queue}/purge", h.purge},
 	}
 	for _, rt := range routes {
-		if err := srv.HandleHTTP(rt.pattern, serve(rt.f)); err != nil {
+		if err := srv.HandleHTTP(rt.pattern, h.leaderOnly(serve(rt.f))); err != nil {
 			return err
 		}
 	}
@@ -93,6 +108,7 @@ func errorStatus(err error) (int, string) {
 	case errors.Is(err, bus.ErrInvalidQueue):
 		return http.StatusBadRequest, "invalid_request"
 	case errors.Is(err, queue.ErrClosed), errors.Is(err, queue.ErrStore), errors.Is(err, queue.ErrUnsupported),
+		errors.Is(err, queue.ErrNotLeader), errors.Is(err, queue.ErrNoLeader),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "unavailable"
 	}

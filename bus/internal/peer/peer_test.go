@@ -1,0 +1,106 @@
+package peer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mahou-go/mahou/bus/internal/peer"
+)
+
+func serve(t *testing.T, h *peer.Hub) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(peer.Route, h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func dial(addr, proto string, key []byte, self peer.Identity) (*peer.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return peer.Dial(ctx, addr, proto, key, self)
+}
+
+func TestDial_AuthenticatesBothEnds(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	hub := peer.NewHub(key, peer.Identity{Node: "a", Run: "ra"})
+	ln := hub.Listen("link", &net.TCPAddr{})
+	defer ln.Close()
+	addr := serve(t, hub)
+
+	accepted := make(chan *peer.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c.(*peer.Conn)
+		}
+	}()
+	c, err := dial(addr, "link", key, peer.Identity{Node: "b", Run: "rb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Peer != (peer.Identity{Node: "a", Run: "ra"}) {
+		t.Errorf("client sees %+v, want a/ra", c.Peer)
+	}
+	s := <-accepted
+	defer s.Close()
+	if s.Peer != (peer.Identity{Node: "b", Run: "rb"}) {
+		t.Errorf("server sees %+v, want b/rb", s.Peer)
+	}
+	// Bytes flow both ways once the handshake is done.
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("got %q, %v", buf, err)
+	}
+}
+
+func TestDial_Refusals(t *testing.T) {
+	hub := peer.NewHub([]byte("right key 123456"), peer.Identity{Node: "a"})
+	ln := hub.Listen("link", &net.TCPAddr{})
+	defer ln.Close()
+	addr := serve(t, hub)
+	if _, err := dial(addr, "link", []byte("wrong key 123456"), peer.Identity{Node: "b"}); !errors.Is(err, peer.ErrAuth) {
+		t.Errorf("wrong key: got %v, want ErrAuth", err)
+	}
+	if _, err := dial(addr, "raft", []byte("right key 123456"), peer.Identity{Node: "b"}); !errors.Is(err, peer.ErrProtocol) {
+		t.Errorf("unknown protocol: got %v, want ErrProtocol", err)
+	}
+}
+
+func TestSign_Verify(t *testing.T) {
+	key := []byte("k")
+	body := []byte(`{"x":1}`)
+	req := httptest.NewRequest(http.MethodPost, "/internal/v1/proxy", bytes.NewReader(body))
+	peer.Sign(req, key, "n1", body)
+	if node, err := peer.Verify(req, key, body); err != nil || node != "n1" {
+		t.Fatalf("got %q, %v; want n1", node, err)
+	}
+	cases := map[string]func(*http.Request) ([]byte, []byte){
+		"other key":  func(*http.Request) ([]byte, []byte) { return []byte("other"), body },
+		"other body": func(*http.Request) ([]byte, []byte) { return key, []byte(`{"x":2}`) },
+		"other node": func(r *http.Request) ([]byte, []byte) { r.Header.Set(peer.NodeHeader, "n2"); return key, body },
+		"unsigned":   func(r *http.Request) ([]byte, []byte) { r.Header.Del(peer.SignatureHeader); return key, body },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := req.Clone(context.Background())
+			k, b := mutate(r)
+			if _, err := peer.Verify(r, k, b); !errors.Is(err, peer.ErrAuth) {
+				t.Errorf("got %v, want ErrAuth", err)
+			}
+		})
+	}
+}
