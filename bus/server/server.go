@@ -99,8 +99,9 @@ type Server struct {
 	transport *transport
 
 	// Built by Open.
-	cluster *cluster.Cluster // nil for a single node
-	raft    *raftqueue.Node
+	cluster  *cluster.Cluster // nil for a single node
+	raft     *raftqueue.Node
+	toLeader http.Handler // passes a request to the queue leader's API (clustered)
 }
 
 // transport is the queue service's way to the leader: raft says who leads, the cluster's
@@ -169,6 +170,8 @@ func (s *Server) Open() error {
 		if err := s.newCluster(id, hub); err != nil {
 			return err
 		}
+	} else if err := s.gw.HandleHTTP(statusRoute, s.singleStatus(id)); err != nil {
+		return err
 	}
 	if err := s.store.Open(); err != nil {
 		return err
@@ -189,8 +192,10 @@ func (s *Server) newCluster(id string, hub *peer.Hub) error {
 	if err != nil {
 		return err
 	}
+	s.toLeader = c.Forward(func() string { id, _ := s.raft.Leader(); return id })
 	err = errors.Join(c.Handle(kindQueue, s.svc.Receive), c.OnPeerDown(s.svc.PeerDown),
-		c.AddStatus("queues", func() any { return s.raft.Status() }))
+		c.AddStatus("queues", func() any { return s.raft.Status() }),
+		s.gw.HandleHTTP(removeRoute, s.removeMember(s.toLeader)))
 	if err != nil {
 		return err
 	}
@@ -254,10 +259,7 @@ func (s *Server) voters() []raftqueue.Peer {
 
 // forwardLater passes the queue REST routes to the leader once the cluster exists.
 func forwardLater(s *Server) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		leader := func() string { id, _ := s.raft.Leader(); return id }
-		s.cluster.Forward(leader).ServeHTTP(w, r)
-	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.toLeader.ServeHTTP(w, r) })
 }
 
 // Addr returns the address the node listens on, or "" before Open.

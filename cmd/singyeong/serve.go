@@ -36,17 +36,18 @@ const shutdownTimeout = 10 * time.Second
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
 	cfg := server.DefaultConfig()
-	var strategy, logLevel string
+	var strategy, logLevel, clusterKey string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "run a singyeong server",
 		Long: "Run a singyeong server. Precedence: flags, then environment, then defaults.\n" +
 			"Environment: " + envAddr + " (or PORT, the original's, meaning :PORT), " + envDataDir +
 			", AUTH (the shared password), and SINGYEONG_<FLAG> for every --queue-* and --proxy-* flag\n" +
-			"(--queue-ack-timeout is SINGYEONG_QUEUE_ACK_TIMEOUT).",
+			"(--queue-ack-timeout is SINGYEONG_QUEUE_ACK_TIMEOUT) and every cluster flag (--join is SINGYEONG_JOIN).\n" +
+			clusterHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			envErr := applyServeEnv(cmd, &cfg.Gateway)
+			envErr := errors.Join(applyServeEnv(cmd, &cfg.Gateway), applyClusterEnv(cmd, &cfg, clusterKey))
 			cfg.Gateway.MetadataStrategy = bus.Strategy(strategy)
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -60,6 +61,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	}
 	gatewayFlags(cmd, &cfg.Gateway, &strategy)
 	queueFlags(cmd, &cfg.Queue, &cfg.Proxy)
+	clusterFlags(cmd, &cfg.Cluster, &clusterKey)
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
