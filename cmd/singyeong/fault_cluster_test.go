@@ -1,0 +1,324 @@
+package main_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	singyeong "github.com/mahou-go/mahou/client/singyeong"
+	"github.com/mahou-go/mahou/internal/testutil"
+)
+
+// faultNode is one singyeong serve process of the cluster fault test.
+type faultNode struct {
+	id, addr, clusterAddr, dir string
+	proc                       *testutil.Process
+}
+
+func (n *faultNode) url() string { return "http://" + n.addr }
+
+// clusterStatus is the part of GET /api/v1/cluster the fault test reads.
+type clusterStatus struct {
+	Members []struct {
+		ID, State, Link string
+	} `json:"members"`
+	Queues struct {
+		Leader  string `json:"leader"`
+		Servers []any  `json:"servers"`
+	} `json:"queues"`
+}
+
+func readStatus(addr string) (clusterStatus, error) {
+	var st clusterStatus
+	resp, err := http.Get("http://" + addr + "/api/v1/cluster")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET /api/v1/cluster: %s", resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// formed reports whether n sees size members linked and a queue group of size with a leader.
+func formed(n *faultNode, size int) bool {
+	st, err := readStatus(n.addr)
+	if err != nil || len(st.Members) != size || st.Queues.Leader == "" || len(st.Queues.Servers) != size {
+		return false
+	}
+	for _, m := range st.Members {
+		if m.State != "alive" || m.Link != "self" && m.Link != "synced" {
+			return false
+		}
+	}
+	return true
+}
+
+// startFaultCluster starts size real nodes, each joining the first, with a shared key.
+func startFaultCluster(t *testing.T, size int) []*faultNode {
+	key := base64.StdEncoding.EncodeToString([]byte("fault-test-key-0123456789abcdef!"))
+	var nodes []*faultNode
+	for i := 1; i <= size; i++ {
+		n := &faultNode{id: fmt.Sprintf("n%d", i), addr: testutil.FreeAddr(t), clusterAddr: testutil.FreeAddr(t), dir: t.TempDir()}
+		args := []string{"serve", "--addr", n.addr, "--data-dir", n.dir, "--node-id", n.id, "--cluster-addr", n.clusterAddr,
+			"--log-level", "warn", "--queue-ack-timeout", "5s", "--queue-max-deliveries", "1000", "--balance-interval", "0"}
+		if i > 1 {
+			args = append(args, "--join", nodes[0].clusterAddr)
+		}
+		n.proc = testutil.Start(t, binary, args, "SINGYEONG_CLUSTER_KEY="+key)
+		n.proc.WaitHTTP(n.url()+"/healthz", 20*time.Second)
+		nodes = append(nodes, n)
+	}
+	testutil.Eventually(t, 30*time.Second, "the cluster forms", func() bool {
+		for _, n := range nodes {
+			if !formed(n, size) {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// clusterLedger records what the clients of the cluster fault test saw.
+type clusterLedger struct {
+	mu        sync.Mutex // guards everything below
+	sent      int
+	confirmed map[string]bool // token → QUEUE_CONFIRM seen
+	delivered map[string]int  // token → deliveries seen
+}
+
+func (l *clusterLedger) missing() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for token := range l.confirmed {
+		if l.delivered[token] == 0 {
+			out = append(out, token)
+		}
+	}
+	return out
+}
+
+func faultDial(t *testing.T, n *faultNode, app, id string) *singyeong.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := singyeong.Dial(ctx, singyeong.Options{URL: n.url(), AppID: app, ClientID: id, Buffer: 256})
+	if err != nil {
+		t.Fatalf("dial %s as %s/%s: %v", n.id, app, id, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// clusterProduce enqueues tokens through node n until stopped; a failed QUEUE (no leader for a
+// moment, or n is dead) is not confirmed and is retried under a new token.
+func clusterProduce(c *singyeong.Client, prefix string, l *clusterLedger, stop chan struct{}) {
+	for seq := 0; ; seq++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		token := fmt.Sprintf("%s-%d", prefix, seq)
+		l.mu.Lock()
+		l.sent++
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.Queue(ctx, "jobs", map[string]any{"application": "worker"}, token, nil)
+		cancel()
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		l.mu.Lock()
+		l.confirmed[token] = true
+		l.mu.Unlock()
+	}
+}
+
+// clusterConsume takes and ACKs messages until stopped or its connection ends.
+func clusterConsume(c *singyeong.Client, l *clusterLedger, stop chan struct{}) {
+	ctx := context.Background()
+	for {
+		if c.QueueRequest(ctx, "jobs") != nil {
+			return
+		}
+		var f singyeong.Frame
+		var ok bool
+		select {
+		case f, ok = <-c.Frames():
+			if !ok {
+				return
+			}
+		case <-stop:
+			return
+		}
+		m, isMsg := f.QueueMessage()
+		if !isMsg {
+			continue
+		}
+		token, _ := m.Payload.(string)
+		l.mu.Lock()
+		l.delivered[token]++
+		l.mu.Unlock()
+		if c.Ack(ctx, "jobs", m.ID) != nil {
+			return
+		}
+	}
+}
+
+// TestFaultClusterKill runs MAHOU_FAULT_ROUNDS rounds of: three real nodes, producers and
+// consumers on each, SIGKILL of one node (the queue leader about half the time) while messages
+// flow. It checks that every QUEUE_CONFIRMed message is delivered, that SENDs between the
+// surviving nodes' clients keep working, and that the dead node's clients are no longer
+// matched anywhere.
+func TestFaultClusterKill(t *testing.T) {
+	seed := testutil.FaultSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	rounds := testutil.EnvInt("MAHOU_FAULT_ROUNDS", 2)
+	totals := map[string]int{}
+	for round := range rounds {
+		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
+			counts := clusterKillRound(t, rng, round)
+			for k, v := range counts {
+				totals[k] += v
+			}
+		})
+		if t.Failed() {
+			break
+		}
+	}
+	t.Logf("seed %d: %d rounds; totals %v", seed, rounds, totals)
+}
+
+func clusterKillRound(t *testing.T, rng *rand.Rand, round int) map[string]int {
+	nodes := startFaultCluster(t, 3)
+	st, err := readStatus(nodes[0].addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := nodes[rng.IntN(len(nodes))]
+	if rng.IntN(2) == 0 {
+		for _, n := range nodes {
+			if n.id == st.Queues.Leader {
+				victim = n
+			}
+		}
+	}
+	l := &clusterLedger{confirmed: map[string]bool{}, delivered: map[string]int{}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	receivers := map[string]*singyeong.Client{}
+	for _, n := range nodes {
+		p := faultDial(t, n, "producer", "p-"+n.id)
+		c := faultDial(t, n, "worker", "c-"+n.id)
+		receivers[n.id] = faultDial(t, n, "echo-"+n.id, "r-"+n.id)
+		wg.Add(2)
+		go func() { defer wg.Done(); clusterProduce(p, fmt.Sprintf("r%d-%s", round, n.id), l, stop) }()
+		go func() { defer wg.Done(); clusterConsume(c, l, stop) }()
+	}
+	time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
+	victim.proc.Kill()
+	killedAt := time.Now()
+	var survivors []*faultNode
+	for _, n := range nodes {
+		if n != victim {
+			survivors = append(survivors, n)
+		}
+	}
+
+	// The dead node's clients are no longer matched on any survivor.
+	var forgottenAfter time.Duration
+	testutil.Eventually(t, 20*time.Second, "the survivors forget the dead node's clients", func() bool {
+		for _, n := range survivors {
+			for _, app := range []string{"worker", "echo-" + victim.id} {
+				got, err := singyeong.Query(context.Background(), nil, n.url(), "", map[string]any{"application": app})
+				if err != nil {
+					return false
+				}
+				for _, c := range got {
+					if c.ClientID == "c-"+victim.id || c.ClientID == "r-"+victim.id {
+						return false
+					}
+				}
+			}
+		}
+		forgottenAfter = time.Since(killedAt)
+		return true
+	})
+
+	// SENDs between the survivors' clients keep working, both ways.
+	const sends = 50
+	for i, from := range survivors {
+		to := survivors[1-i]
+		sender := faultDial(t, from, "sender", fmt.Sprintf("s-%s-%d", from.id, round))
+		for k := range sends {
+			if err := sender.Send(context.Background(), map[string]any{"application": "echo-" + to.id}, k, nil); err != nil {
+				t.Fatalf("SEND from %s to a client of %s: %v", from.id, to.id, err)
+			}
+		}
+		got := 0
+		deadline := time.After(10 * time.Second)
+		for got < sends {
+			select {
+			case f := <-receivers[to.id].Frames():
+				if f.T == "SEND" {
+					got++
+				}
+			case <-deadline:
+				t.Fatalf("SEND from %s to a client of %s: %d of %d arrived", from.id, to.id, got, sends)
+			}
+		}
+	}
+
+	// Let the load run on the survivors for a while, then stop producing and drain.
+	time.Sleep(time.Duration(500+rng.IntN(1000)) * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	drainStop := make(chan struct{})
+	for _, n := range survivors {
+		c := faultDial(t, n, "worker", fmt.Sprintf("drain-%s-%d", n.id, round))
+		wg.Add(1)
+		go func() { defer wg.Done(); clusterConsume(c, l, drainStop) }()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		missing := l.missing()
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			close(drainStop)
+			wg.Wait()
+			t.Fatalf("%d confirmed messages never delivered, e.g. %v", len(missing), missing[:min(5, len(missing))])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(drainStop)
+	wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	deliveries := 0
+	for _, n := range l.delivered {
+		deliveries += n
+	}
+	t.Logf("round %d: killed %s (queue leader %s); %d sent, %d confirmed, %d deliveries (%d duplicates or unconfirmed); dead clients forgotten after %v; %d SENDs each way",
+		round, victim.id, st.Queues.Leader, l.sent, len(l.confirmed), deliveries, deliveries-len(l.confirmed), forgottenAfter.Round(time.Millisecond), sends)
+	if len(l.confirmed) == 0 {
+		t.Fatal("no message was confirmed: the load did not run")
+	}
+	killedLeader := 0
+	if victim.id == st.Queues.Leader {
+		killedLeader = 1
+	}
+	return map[string]int{"sent": l.sent, "confirmed": len(l.confirmed), "deliveries": deliveries, "killed_leader": killedLeader}
+}
