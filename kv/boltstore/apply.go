@@ -51,6 +51,7 @@ func (s *Store) Apply(batch []Applied) []kv.Result {
 		results[i] = a.apply(*en.Proposal)
 	}
 	s.pendingN += len(batch)
+	s.pendingApplied.Store(a.applied)
 	if s.cfg.CommitInterval <= 0 || s.pendingN >= s.cfg.CommitEntries || time.Since(s.pendingSince) >= s.cfg.CommitInterval {
 		s.commitLocked()
 	}

@@ -64,6 +64,8 @@ type Store struct {
 	revision  atomic.Int64
 	compacted atomic.Int64
 	applied   atomic.Uint64
+	// pendingApplied is the applied index of the open write transaction (applied when none).
+	pendingApplied atomic.Uint64
 	// lastTime is the newest revision time; only the applier and Restore touch it, under mu.
 	lastTime int64
 
@@ -150,6 +152,7 @@ func (s *Store) loadCounters() error {
 		s.revision.Store(int64(readU64(m.Get(metaRevision))))
 		s.compacted.Store(int64(readU64(m.Get(metaCompacted))))
 		s.applied.Store(readU64(m.Get(metaApplied)))
+		s.pendingApplied.Store(s.applied.Load())
 		s.lastTime = int64(readU64(m.Get(metaLastTime)))
 		return nil
 	})
@@ -176,6 +179,10 @@ func (s *Store) Revision() int64 { return s.revision.Load() }
 
 // AppliedIndex is the raft index of the last applied command stored with the data.
 func (s *Store) AppliedIndex() uint64 { return s.applied.Load() }
+
+// PendingApplied is the raft index of the last command applied, committed or still in the open
+// group commit; a reader that needs it visible calls Flush.
+func (s *Store) PendingApplied() uint64 { return s.pendingApplied.Load() }
 
 // Changed returns a channel closed at the next committed change.
 func (s *Store) Changed() <-chan struct{} {

@@ -97,6 +97,8 @@ const (
 	// DefaultMaxAppendEntries is how many log entries raft writes (one fsync) and applies at a
 	// time.
 	DefaultMaxAppendEntries = 256
+	// logCacheSize is how many of the newest log entries stay in memory (two full appends).
+	logCacheSize = 2 * DefaultMaxAppendEntries
 )
 
 func (c *Config) setDefaults() {
@@ -146,7 +148,10 @@ type Node struct {
 	secret    []byte
 	httpc     *http.Client
 	logStore  *raftboltdb.BoltStore
-	metrics   *metrics
+	// logs is logStore behind a cache of the newest entries, which followers apply and the
+	// leader replicates without reading them back from the file.
+	logs    raft.LogStore
+	metrics *metrics
 
 	readMu sync.Mutex // guards readWaiters, readRunning
 	// readWaiters are the callers of Linearize waiting for the next leadership check.
@@ -261,6 +266,12 @@ func (n *Node) startRaft(raftDir string) error {
 		return fmt.Errorf("open raft log: %w", err)
 	}
 	n.logStore = logStore
+	cached, err := raft.NewLogCache(logCacheSize, logStore)
+	if err != nil {
+		logStore.Close()
+		return fmt.Errorf("open raft log cache: %w", err)
+	}
+	n.logs = cached
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, rc.Logger)
 	if err != nil {
 		logStore.Close()
@@ -278,13 +289,13 @@ func (n *Node) startRaft(raftDir string) error {
 			n.metrics.batch.Observe(float64(k))
 		}
 	}}
-	r, err := raft.NewRaft(rc, f, logStore, logStore, snaps, n.transport)
+	r, err := raft.NewRaft(rc, f, cached, logStore, snaps, n.transport)
 	if err != nil {
 		logStore.Close()
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
-	return n.bootstrap(logStore, snaps)
+	return n.bootstrap(cached, snaps)
 }
 
 func (n *Node) tcpTransport(rc *raft.Config) (raft.Transport, error) {

@@ -126,3 +126,29 @@ func TestNode_IDMismatch(t *testing.T) {
 		t.Fatal("Open with another node id succeeded")
 	}
 }
+
+// A linearizable read does not wait for the state machine's group commit interval: it commits
+// the open group at once and sees every acknowledged write.
+func TestNode_LinearizeCommitsOpenGroup(t *testing.T) {
+	cfg := raftnode.Config{}
+	cfg.Store.CommitInterval = time.Hour
+	n := openNode(t, t.TempDir(), cfg)
+	defer closeNode(t, n)
+	for i := 0; i < 5; i++ {
+		res := propose(t, n, kv.Put{Fork: "default", Key: "k", Value: []byte(fmt.Sprint(i))})
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := n.Linearize(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Linearize: %v", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("Linearize took %v: it waited for the commit interval", d)
+		}
+		rec, err := n.Get("default", "k", kv.At{})
+		if err != nil || string(rec.Value) != fmt.Sprint(i) || n.Revision() < res.Revision {
+			t.Fatalf("after put %d (revision %d): Get = %+v, %v; store at revision %d", i, res.Revision, rec, err, n.Revision())
+		}
+	}
+}

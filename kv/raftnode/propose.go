@@ -149,15 +149,28 @@ func (n *Node) readIndex() error {
 // waitApplied waits until the state machine has applied every entry up to index. Raft's own
 // applied index moves when entries are handed to the FSM, before they are applied, so the
 // state machine's stored index is the one that counts; entries that never reach the FSM (a new
-// leader's no-op, barriers) are recognised in the log and skipped.
+// leader's no-op, barriers) are recognised in the log and skipped. Entries applied but still
+// in the state machine's open group commit are committed now rather than at its interval, so
+// a read waits for one commit at most, and writes alone share long ones.
 func (n *Node) waitApplied(index uint64) error {
 	t := time.NewTimer(time.Millisecond)
 	defer t.Stop()
+	done := func(applied uint64) bool {
+		return applied >= index || n.raft.AppliedIndex() >= index && n.onlyNonFSM(applied+1, index)
+	}
 	for {
 		ch := n.store.Changed()
 		applied := n.store.AppliedIndex()
-		if applied >= index || n.raft.AppliedIndex() >= index && n.onlyNonFSM(applied+1, index) {
+		if done(applied) {
 			return nil
+		}
+		if n.store.PendingApplied() > applied {
+			if err := n.store.Flush(); err != nil {
+				return fmt.Errorf("linearize read: %w", err)
+			}
+			if done(n.store.AppliedIndex()) {
+				return nil
+			}
 		}
 		t.Reset(time.Millisecond)
 		select {
@@ -173,7 +186,7 @@ func (n *Node) waitApplied(index uint64) error {
 func (n *Node) onlyNonFSM(lo, hi uint64) bool {
 	var l raft.Log
 	for i := lo; i <= hi; i++ {
-		if err := n.logStore.GetLog(i, &l); err != nil {
+		if err := n.logs.GetLog(i, &l); err != nil {
 			// gone from the log: it is below the last snapshot, so it was applied
 			continue
 		}
