@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mahou-go/mahou/kv/boltstore"
 	"github.com/mahou-go/mahou/kv/raftnode"
 	"github.com/mahou-go/mahou/kv/server"
 )
@@ -19,7 +20,8 @@ import (
 //	go tool pprof -top bench.test cpu.out
 //
 // MAHOU_BENCH_OP (put or get), MAHOU_BENCH_CLIENTS, MAHOU_BENCH_SIZE and MAHOU_BENCH_DURATION
-// choose the cell (default: put, 64 clients, 256 B, 10s). The profile includes the load
+// choose the cell (default: put, 64 clients, 256 B, 10s); MAHOU_BENCH_COMMIT_INTERVAL sets the
+// state machine's group commit interval (crush serve --backend-commit-interval). The profile includes the load
 // generator's goroutines, which run in this process too.
 func TestSlowCrushLoad(t *testing.T) {
 	if os.Getenv("MAHOU_BENCH_PROFILE") != "1" {
@@ -91,7 +93,7 @@ func startDefaultCrush(t *testing.T) *server.Server {
 	t.Helper()
 	s, err := server.New(server.Config{Addr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Raft: raftnode.Config{HeartbeatTimeout: raftnode.DefaultHeartbeatTimeout, ElectionTimeout: raftnode.DefaultElectionTimeout,
-			LeaderLeaseTimeout: raftnode.DefaultLeaderLeaseTimeout}})
+			LeaderLeaseTimeout: raftnode.DefaultLeaderLeaseTimeout, Store: boltstore.Config{CommitInterval: envCommitInterval(t)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,4 +129,17 @@ func profileCell(t *testing.T) (op string, clients, size int, d time.Duration) {
 		}
 	}
 	return op, clients, size, d
+}
+
+// envCommitInterval reads MAHOU_BENCH_COMMIT_INTERVAL (0, the default interval, when unset).
+func envCommitInterval(t *testing.T) time.Duration {
+	v := os.Getenv("MAHOU_BENCH_COMMIT_INTERVAL")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("MAHOU_BENCH_COMMIT_INTERVAL=%q: %v", v, err)
+	}
+	return d
 }
