@@ -8,6 +8,9 @@
 //	singyeong serve --addr 127.0.0.1:4567 & # note its pid
 //	go run ./bench/singyeong --server http://127.0.0.1:4567 --server-pid PID --clients 1000
 //
+// With --sender-server the senders connect to another node of the receivers' cluster, which
+// measures a SEND crossing nodes (bench/singyeong/run.sh ... cluster starts a 3-node cluster).
+//
 // It uses only the public client package (client/singyeong) and must not import any server
 // package.
 package main

@@ -19,6 +19,7 @@ import (
 
 type config struct {
 	server    string
+	senderURL string // the server the senders connect to; "" means server
 	serverPID int
 	clients   int
 	senders   int
@@ -37,6 +38,7 @@ type config struct {
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.server, "server", "http://127.0.0.1:4567", "server URL")
+	flag.StringVar(&cfg.senderURL, "sender-server", "", "send mode: the server the senders connect to, another node of the receivers' cluster (default --server)")
 	flag.IntVar(&cfg.serverPID, "server-pid", 0, "server pid, to report its RSS per idle client (0: skip)")
 	flag.IntVar(&cfg.clients, "clients", 1000, "receiving clients to connect")
 	flag.IntVar(&cfg.senders, "senders", 8, "sending clients")
@@ -153,6 +155,9 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	if err := waitReceivers(ctx, cfg); err != nil {
+		return err
+	}
 	pad := strings.Repeat("x", max(cfg.payload-40, 0))
 	for _, name := range strings.Split(cfg.queries, ",") {
 		q, ok := queries[name]
@@ -196,10 +201,37 @@ func receive(c *singyeong.Client, st *stats) {
 	}
 }
 
+// senderServer is where the senders connect.
+func (c config) senderServer() string {
+	if c.senderURL != "" {
+		return c.senderURL
+	}
+	return c.server
+}
+
+// waitReceivers waits until the senders' server routes to every receiver: at once on the
+// receivers' own node, one cluster link hop later on another node.
+func waitReceivers(ctx context.Context, cfg config) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		nodes, err := singyeong.Query(ctx, nil, cfg.senderServer(), "", map[string]any{"application": "bench"})
+		if err == nil && len(nodes) == cfg.clients {
+			if cfg.senderServer() != cfg.server {
+				fmt.Printf("senders on %s, receivers on %s (another node of the cluster)\n", cfg.senderServer(), cfg.server)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the senders' server %s sees %d of %d receivers (error %v)", cfg.senderServer(), len(nodes), cfg.clients, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func connectSenders(ctx context.Context, cfg config, enc singyeong.Encoding) ([]*singyeong.Client, error) {
 	var out []*singyeong.Client
 	for i := range cfg.senders {
-		c, err := singyeong.Dial(ctx, singyeong.Options{URL: cfg.server, AppID: "bench-sender", ClientID: "s" + strconv.Itoa(i), Encoding: enc})
+		c, err := singyeong.Dial(ctx, singyeong.Options{URL: cfg.senderServer(), AppID: "bench-sender", ClientID: "s" + strconv.Itoa(i), Encoding: enc})
 		if err != nil {
 			return out, fmt.Errorf("connect sender %d: %w", i, err)
 		}

@@ -2,7 +2,9 @@
 # Runs the singyeong benchmarks of docs/BENCHMARKS.md side by side with NATS (when
 # nats-server is installed: apt-get install -y nats-server), then the durable queue benchmarks.
 # Every server listens on 127.0.0.1 only and is stopped at the end.
-# Usage: bash bench/singyeong/run.sh [duration] [send|queue|all]
+# "cluster" runs a 3-node cluster and compares routed SEND with sender and receivers on the same
+# node and on different nodes.
+# Usage: bash bench/singyeong/run.sh [duration] [send|queue|cluster|all]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-10s}
@@ -14,7 +16,7 @@ echo "# $(date -u +%FT%TZ) $(uname -srm), nproc $(nproc), $(free -g | awk '/Mem:
 go build -o "$out/singyeong" ./cmd/singyeong
 go build -o "$out/bench" ./bench/singyeong
 
-if [ "$what" != queue ]; then
+if [ "$what" = send ] || [ "$what" = all ]; then
   echo "## go test -run '^\$' -bench . -benchmem ./bus/query/"
   go test -run '^$' -bench . -benchmem ./bus/query/ | grep -E '^Benchmark'
 
@@ -37,7 +39,7 @@ if [ "$what" != queue ]; then
   done
 fi
 
-if [ "$what" != send ]; then
+if [ "$what" = queue ] || [ "$what" = all ]; then
   echo "## go test -run '^\$' -bench . -benchtime 3s -count 3 ./bus/queue/"
   go test -run '^$' -bench . -benchtime 3s -count 3 ./bus/queue/ | grep -E '^Benchmark'
   for enc in json msgpack; do
@@ -49,4 +51,25 @@ if [ "$what" != send ]; then
     "$out/bench" --mode queue --server http://127.0.0.1:14567 --duration "$duration" --encoding "$enc"
     kill "$pid"; wait "$pid" || true
   done
+fi
+
+if [ "$what" = cluster ] || [ "$what" = all ]; then
+  key=$(head -c 32 /dev/urandom | base64)
+  pids=()
+  for i in 1 2 3; do
+    join=()
+    [ "$i" -gt 1 ] && join=(--join 127.0.0.1:17001)
+    SINGYEONG_CLUSTER_KEY=$key "$out/singyeong" serve --addr 127.0.0.1:1456$i --data-dir "$out/c$i" --node-id n$i \
+      --cluster-addr 127.0.0.1:1700$i "${join[@]}" --balance-interval 0 --log-level warn &
+    pids+=($!)
+    until curl -sf http://127.0.0.1:1456$i/healthz >/dev/null; do sleep 0.1; done
+  done
+  until [ "$(curl -sf http://127.0.0.1:14563/api/v1/cluster | grep -o '"link":"synced"' | wc -l)" = 2 ]; do sleep 0.2; done
+  for window in 8 512; do
+    echo "## singyeong 3-node cluster, same node, window $window: bench --server http://127.0.0.1:14561 --clients 1000 --duration $duration --window $window"
+    "$out/bench" --server http://127.0.0.1:14561 --clients 1000 --duration "$duration" --window "$window"
+    echo "## singyeong 3-node cluster, across nodes, window $window: bench --server http://127.0.0.1:14561 --sender-server http://127.0.0.1:14562 --clients 1000 --duration $duration --window $window"
+    "$out/bench" --server http://127.0.0.1:14561 --sender-server http://127.0.0.1:14562 --clients 1000 --duration "$duration" --window "$window"
+  done
+  kill "${pids[@]}"; wait "${pids[@]}" || true
 fi
