@@ -371,6 +371,17 @@ func TestCluster_QueuesSurviveTheLeader(t *testing.T) {
 		enqueue(p)
 		want[p] = true
 	}
+	// The queue REST routes answer on a follower (passed to the leader).
+	resp, err := http.Get("http://" + followers[1].Addr() + "/api/v1/queues/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || stats["ready"] != float64(n) {
+		t.Errorf("GET /api/v1/queues/jobs on a follower: %d %v %v, want %d ready", resp.StatusCode, stats, err, n)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := leader.Close(ctx); err != nil {

@@ -61,19 +61,30 @@ func formed(n *faultNode, size int) bool {
 	return true
 }
 
+// faultKey is the cluster key of the fault test's nodes.
+var faultKey = base64.StdEncoding.EncodeToString([]byte("fault-test-key-0123456789abcdef!"))
+
+// start runs n (again, on its data directory), joining join unless it is empty.
+func (n *faultNode) start(t *testing.T, join string) {
+	args := []string{"serve", "--addr", n.addr, "--data-dir", n.dir, "--node-id", n.id, "--cluster-addr", n.clusterAddr,
+		"--log-level", "warn", "--queue-ack-timeout", "5s", "--queue-max-deliveries", "1000", "--balance-interval", "0"}
+	if join != "" {
+		args = append(args, "--join", join)
+	}
+	n.proc = testutil.Start(t, binary, args, "SINGYEONG_CLUSTER_KEY="+faultKey)
+	n.proc.WaitHTTP(n.url()+"/healthz", 20*time.Second)
+}
+
 // startFaultCluster starts size real nodes, each joining the first, with a shared key.
 func startFaultCluster(t *testing.T, size int) []*faultNode {
-	key := base64.StdEncoding.EncodeToString([]byte("fault-test-key-0123456789abcdef!"))
 	var nodes []*faultNode
 	for i := 1; i <= size; i++ {
 		n := &faultNode{id: fmt.Sprintf("n%d", i), addr: testutil.FreeAddr(t), clusterAddr: testutil.FreeAddr(t), dir: t.TempDir()}
-		args := []string{"serve", "--addr", n.addr, "--data-dir", n.dir, "--node-id", n.id, "--cluster-addr", n.clusterAddr,
-			"--log-level", "warn", "--queue-ack-timeout", "5s", "--queue-max-deliveries", "1000", "--balance-interval", "0"}
+		join := ""
 		if i > 1 {
-			args = append(args, "--join", nodes[0].clusterAddr)
+			join = nodes[0].clusterAddr
 		}
-		n.proc = testutil.Start(t, binary, args, "SINGYEONG_CLUSTER_KEY="+key)
-		n.proc.WaitHTTP(n.url()+"/healthz", 20*time.Second)
+		n.start(t, join)
 		nodes = append(nodes, n)
 	}
 	testutil.Eventually(t, 30*time.Second, "the cluster forms", func() bool {
@@ -180,7 +191,8 @@ func clusterConsume(c *singyeong.Client, l *clusterLedger, stop chan struct{}) {
 // consumers on each, SIGKILL of one node (the queue leader about half the time) while messages
 // flow. It checks that every QUEUE_CONFIRMed message is delivered, that SENDs between the
 // surviving nodes' clients keep working, and that the dead node's clients are no longer
-// matched anywhere.
+// matched anywhere; then restarts the dead node on its data directory and checks that it
+// rejoins (routing to its clients, queueing through it).
 func TestFaultClusterKill(t *testing.T) {
 	seed := testutil.FaultSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -305,14 +317,16 @@ func clusterKillRound(t *testing.T, rng *rand.Rand, round int) map[string]int {
 	}
 	close(drainStop)
 	wg.Wait()
+	rejoinedAfter := restartVictim(t, victim, nodes, survivors, round)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	deliveries := 0
 	for _, n := range l.delivered {
 		deliveries += n
 	}
-	t.Logf("round %d: killed %s (queue leader %s); %d sent, %d confirmed, %d deliveries (%d duplicates or unconfirmed); dead clients forgotten after %v; %d SENDs each way",
-		round, victim.id, st.Queues.Leader, l.sent, len(l.confirmed), deliveries, deliveries-len(l.confirmed), forgottenAfter.Round(time.Millisecond), sends)
+	t.Logf("round %d: killed %s (queue leader %s); %d sent, %d confirmed, %d deliveries (%d duplicates or unconfirmed); dead clients forgotten after %v; %d SENDs each way; restarted, linked and in the queue group again after %v",
+		round, victim.id, st.Queues.Leader, l.sent, len(l.confirmed), deliveries, deliveries-len(l.confirmed), forgottenAfter.Round(time.Millisecond), sends,
+		rejoinedAfter.Round(time.Millisecond))
 	if len(l.confirmed) == 0 {
 		t.Fatal("no message was confirmed: the load did not run")
 	}
@@ -321,4 +335,62 @@ func clusterKillRound(t *testing.T, rng *rand.Rand, round int) map[string]int {
 		killedLeader = 1
 	}
 	return map[string]int{"sent": l.sent, "confirmed": len(l.confirmed), "deliveries": deliveries, "killed_leader": killedLeader}
+}
+
+// restartVictim starts the killed node again on its data directory, joining a survivor, and
+// checks that it rejoins: every node sees all linked with one queue leader, a client of the
+// restarted node is routed to from a survivor, and a QUEUE through it reaches a consumer of a
+// survivor. It returns how long the rejoin took.
+func restartVictim(t *testing.T, victim *faultNode, nodes, survivors []*faultNode, round int) time.Duration {
+	start := time.Now()
+	victim.start(t, survivors[0].clusterAddr)
+	testutil.Eventually(t, 30*time.Second, "the restarted node rejoins", func() bool {
+		for _, n := range nodes {
+			if !formed(n, len(nodes)) {
+				return false
+			}
+		}
+		return true
+	})
+	took := time.Since(start)
+	back := faultDial(t, victim, "echo-back", fmt.Sprintf("back-%d", round))
+	sender := faultDial(t, survivors[0], "sender", fmt.Sprintf("s-back-%d", round))
+	testutil.Eventually(t, 10*time.Second, "a survivor routes to a client of the restarted node", func() bool {
+		got, err := singyeong.Query(context.Background(), nil, survivors[0].url(), "", map[string]any{"application": "echo-back"})
+		return err == nil && len(got) == 1
+	})
+	if err := sender.Send(context.Background(), map[string]any{"application": "echo-back"}, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-back.Frames():
+		if f.T != "SEND" {
+			t.Fatalf("client of the restarted node: got %+v, want the SEND", f)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a SEND from a survivor never reached the client of the restarted node")
+	}
+	producer := faultDial(t, victim, "producer", fmt.Sprintf("p-back-%d", round))
+	consumer := faultDial(t, survivors[1], "late-worker", fmt.Sprintf("c-back-%d", round))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := producer.Queue(ctx, "after", map[string]any{"application": "late-worker"}, "again", nil); err != nil {
+		t.Fatalf("QUEUE through the restarted node: %v", err)
+	}
+	if err := consumer.QueueRequest(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case f := <-consumer.Frames():
+			if m, ok := f.QueueMessage(); ok {
+				if m.Payload != "again" {
+					t.Fatalf("got %+v, want the message queued through the restarted node", m)
+				}
+				return took
+			}
+		case <-ctx.Done():
+			t.Fatal("the message queued through the restarted node never arrived")
+		}
+	}
 }
