@@ -58,13 +58,22 @@ func openNode(tb testing.TB, cfg server.Config) *server.Server {
 // every other and the queue group has n voters and a leader.
 func startCluster(tb testing.TB, n int, mutate func(*server.Config)) []*server.Server {
 	tb.Helper()
-	nodes := []*server.Server{openNode(tb, clusterConfig(tb, "n1", nil, mutate))}
+	nodes, _ := startClusterConfigs(tb, n, mutate)
+	return nodes
+}
+
+// startClusterConfigs is startCluster, also returning each node's config.
+func startClusterConfigs(tb testing.TB, n int, mutate func(*server.Config)) ([]*server.Server, []server.Config) {
+	tb.Helper()
+	cfgs := []server.Config{clusterConfig(tb, "n1", nil, mutate)}
+	nodes := []*server.Server{openNode(tb, cfgs[0])}
 	join := []string{nodes[0].Cluster().ClusterAddr()}
 	for i := 2; i <= n; i++ {
-		nodes = append(nodes, openNode(tb, clusterConfig(tb, fmt.Sprintf("n%d", i), join, mutate)))
+		cfgs = append(cfgs, clusterConfig(tb, fmt.Sprintf("n%d", i), join, mutate))
+		nodes = append(nodes, openNode(tb, cfgs[i-1]))
 	}
 	waitCluster(tb, nodes, n)
-	return nodes
+	return nodes, cfgs
 }
 
 // waitCluster waits until every node of nodes sees size-1 synced peers, and the queue group
@@ -454,5 +463,55 @@ func TestCluster_Goodbye(t *testing.T) {
 		if p := payloadOf(t, c, "BROADCAST"); p != "hi" {
 			t.Errorf("%s: got %v", id, p)
 		}
+	}
+}
+
+// TestCluster_FollowerCatchesUpFromASnapshot stops a follower, enqueues until the leader's log
+// is compacted past it, restarts it on its data directory and addresses, and checks that its
+// replica of the queues is the leader's (raft sends it a snapshot of the queue store).
+func TestCluster_FollowerCatchesUpFromASnapshot(t *testing.T) {
+	small := func(c *server.Config) {
+		c.Raft.SnapshotThreshold, c.Raft.TrailingLogs, c.Raft.SnapshotInterval = 4, 1, 50*time.Millisecond
+	}
+	nodes, cfgs := startClusterConfigs(t, 3, small)
+	leader := leaderOf(nodes)
+	lag := 0
+	for nodes[lag] == leader {
+		lag++
+	}
+	restart := cfgs[lag]
+	restart.Gateway.Addr, restart.Cluster.BindAddr = nodes[lag].Addr(), nodes[lag].Cluster().ClusterAddr()
+	restart.Cluster.Join = []string{leader.Cluster().ClusterAddr()}
+	applied := nodes[lag].Raft().Status()["applied_index"].(int64)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := nodes[lag].Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	producer := wstest.Connect(t, leader.Addr(), wire.Msgpack, "producer", "p", nil)
+	const n = 40
+	for i := range n {
+		dispatch(producer, "QUEUE", map[string]any{"queue": "jobs", "target": map[string]any{"application": "worker"}, "payload": i})
+		if m := producer.Expect(4); m["t"] != "QUEUE_CONFIRM" {
+			t.Fatalf("QUEUE %d: got %v", i, m)
+		}
+	}
+	ready := func(s *server.Server) int {
+		for _, st := range s.Broker().Stats() {
+			if st.Name == "jobs" {
+				return st.Ready
+			}
+		}
+		return -1
+	}
+	eventually(t, 10*time.Second, "the leader compacts its log past the stopped follower", func() bool {
+		return leader.Raft().Status()["first_index"].(int64) > applied+1
+	})
+
+	back := openNode(t, restart)
+	eventually(t, 20*time.Second, "the restarted follower holds every message", func() bool { return ready(back) == n })
+	if got, _ := back.Raft().Status()["last_snapshot_index"].(int64); got <= applied {
+		t.Errorf("the restarted follower's last snapshot is at %d, it had applied %d before stopping: no snapshot was installed", got, applied)
 	}
 }

@@ -55,7 +55,11 @@ type RaftConfig struct {
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
 	SnapshotThreshold uint64
-	OrphanGrace       time.Duration
+	// TrailingLogs entries stay in the log after a snapshot; a follower further behind gets
+	// the snapshot instead.
+	TrailingLogs     uint64
+	SnapshotInterval time.Duration
+	OrphanGrace      time.Duration
 }
 
 // DefaultConfig returns a Config with every field at its default: a single node.
@@ -216,7 +220,8 @@ func (s *Server) openQueues(id string, hub *peer.Hub) error {
 	rcfg := raftqueue.Config{NodeID: id, Dir: filepath.Join(s.cfg.Gateway.DataDir, RaftDir), Addr: addr,
 		Key: s.cfg.Cluster.Key, Self: hub.Self(), Bootstrap: !s.cfg.Clustered() || len(s.cfg.Cluster.Join) == 0,
 		HeartbeatTimeout: s.cfg.Raft.HeartbeatTimeout, ElectionTimeout: s.cfg.Raft.ElectionTimeout,
-		SnapshotThreshold: s.cfg.Raft.SnapshotThreshold, OrphanGrace: s.cfg.Raft.OrphanGrace,
+		SnapshotThreshold: s.cfg.Raft.SnapshotThreshold, TrailingLogs: s.cfg.Raft.TrailingLogs,
+		SnapshotInterval: s.cfg.Raft.SnapshotInterval, OrphanGrace: s.cfg.Raft.OrphanGrace,
 		Logger: s.log.With("part", "queues")}
 	if s.cluster != nil {
 		rcfg.Members, rcfg.Synced = s.voters, s.cluster.WaitSynced

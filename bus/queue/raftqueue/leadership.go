@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -144,6 +145,12 @@ func (n *Node) Status() map[string]any {
 	}
 	if c := n.raft.LastContact(); !c.IsZero() {
 		out["last_contact_ms"] = time.Since(c).Milliseconds()
+	}
+	if first, err := n.logStore.FirstIndex(); err == nil {
+		out["first_index"] = int64(first)
+	}
+	if snap, err := strconv.ParseInt(n.raft.Stats()["last_snapshot_index"], 10, 64); err == nil {
+		out["last_snapshot_index"] = snap
 	}
 	var voters []any
 	if f := n.raft.GetConfiguration(); f.Error() == nil {
