@@ -193,10 +193,11 @@ func (c *Cluster) Open() error {
 		return fmt.Errorf("open cluster: %w", err)
 	}
 	c.opened = true
-	c.wg.Add(3)
+	c.wg.Add(4)
 	go c.acceptLoop()
 	go c.eventLoop()
 	go c.balanceLoop()
+	go c.relinkLoop()
 	if len(c.cfg.Join) > 0 {
 		c.wg.Add(1)
 		go c.joinLoop()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 
@@ -33,6 +34,10 @@ type meta struct {
 }
 
 const metaVersion = 1
+
+// deadNodeReclaim is how long a member must have been dead before a node of the same id on
+// another address replaces it.
+const deadNodeReclaim = 5 * time.Second
 
 func (c *Cluster) startMemberlist() (*memberlist.Memberlist, error) {
 	mc := memberlist.DefaultLANConfig()
@@ -60,6 +65,9 @@ func (c *Cluster) startMemberlist() (*memberlist.Memberlist, error) {
 	if c.cfg.GossipInterval > 0 {
 		mc.GossipInterval = c.cfg.GossipInterval
 	}
+	// A node that died and comes back on another address (a new IP, a new port) may take its
+	// name back once it has been dead this long; memberlist's default never lets it.
+	mc.DeadNodeReclaimTime = deadNodeReclaim
 	mc.Delegate = &delegate{c: c}
 	mc.Events = &eventDelegate{q: c.events}
 	mc.LogOutput = &logWriter{log: c.log}
@@ -265,4 +273,61 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	}
 	w.log.Log(context.Background(), level, string(line), "component", "memberlist")
 	return len(p), nil
+}
+
+// Timings of relinkLoop.
+const (
+	relinkInterval = 2 * time.Second
+	relinkChecks   = 2 // consecutive checks a member stays unlinked before a push-pull
+)
+
+// relinkLoop pushes this node's state to members that memberlist lists alive but that have
+// not linked to this node for relinkChecks checks in a row. That happens to a node that
+// restarted on a new address before the others declared its previous run dead: they refused
+// the new address as a conflict, and memberlist does not announce it again by itself until its
+// next periodic sync (30 s or more). Once they hold the old address dead for deadNodeReclaim, a
+// push-pull carries the new one, and they link to it.
+func (c *Cluster) relinkLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(relinkInterval)
+	defer t.Stop()
+	unlinked := map[string]int{}
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		var addrs []string
+		seen := map[string]bool{}
+		for _, n := range c.ml.Members() {
+			if n.Name == c.cfg.NodeID {
+				continue
+			}
+			seen[n.Name] = true
+			c.mu.Lock()
+			m := c.members[n.Name]
+			linked := m != nil && m.in != nil
+			c.mu.Unlock()
+			if linked {
+				delete(unlinked, n.Name)
+				continue
+			}
+			if unlinked[n.Name]++; unlinked[n.Name] >= relinkChecks {
+				addrs = append(addrs, n.Address())
+				delete(unlinked, n.Name)
+			}
+		}
+		for name := range unlinked {
+			if !seen[name] {
+				delete(unlinked, name)
+			}
+		}
+		if len(addrs) > 0 {
+			c.log.Info("members alive but not linked to this node: pushing this node's state to them", "addrs", addrs)
+			if _, err := c.ml.Join(addrs); err != nil {
+				c.log.Debug("push state to unlinked members", "error", err)
+			}
+		}
+	}
 }
