@@ -3,7 +3,8 @@
 # nats-server is installed: apt-get install -y nats-server), then the durable queue benchmarks.
 # Every server listens on 127.0.0.1 only and is stopped at the end.
 # "cluster" runs a 3-node cluster and compares routed SEND with sender and receivers on the same
-# node and on different nodes.
+# node and on different nodes, then runs the queue benchmark with its clients on the queue
+# leader and on a follower.
 # Usage: bash bench/singyeong/run.sh [duration] [send|queue|cluster|all]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -70,6 +71,14 @@ if [ "$what" = cluster ] || [ "$what" = all ]; then
     "$out/bench" --server http://127.0.0.1:14561 --clients 1000 --duration "$duration" --window "$window"
     echo "## singyeong 3-node cluster, across nodes, window $window: bench --server http://127.0.0.1:14561 --sender-server http://127.0.0.1:14562 --clients 1000 --duration $duration --window $window"
     "$out/bench" --server http://127.0.0.1:14561 --sender-server http://127.0.0.1:14562 --clients 1000 --duration "$duration" --window "$window"
+  done
+  leader=$(curl -sf http://127.0.0.1:14561/api/v1/cluster | grep -o '"leader_addr":"[^"]*"' | cut -d'"' -f4)
+  follower=127.0.0.1:14561
+  [ "$leader" = "$follower" ] && follower=127.0.0.1:14562
+  for target in "$leader" "$follower"; do
+    role=leader; [ "$target" = "$follower" ] && role=follower
+    echo "## singyeong 3-node cluster queues, clients on the queue $role: bench --mode queue --server http://$target --duration $duration --encoding msgpack"
+    "$out/bench" --mode queue --server "http://$target" --duration "$duration" --encoding msgpack
   done
   kill "${pids[@]}"; wait "${pids[@]}" || true
 fi
