@@ -17,6 +17,7 @@ import (
 	"github.com/mahou-go/mahou/bus/internal/wstest"
 	"github.com/mahou-go/mahou/bus/server"
 	"github.com/mahou-go/mahou/bus/wire"
+	"github.com/mahou-go/mahou/internal/testutil"
 )
 
 var clusterKey = []byte("0123456789abcdef0123456789abcdef")
@@ -80,7 +81,7 @@ func startClusterConfigs(tb testing.TB, n int, mutate func(*server.Config)) ([]*
 // has size voters and a leader every node knows.
 func waitCluster(tb testing.TB, nodes []*server.Server, size int) {
 	tb.Helper()
-	eventually(tb, 20*time.Second, "the cluster forms", func() bool {
+	testutil.Eventually(tb, 20*time.Second, "the cluster forms", func() bool {
 		for _, s := range nodes {
 			synced := 0
 			for _, m := range s.Cluster().Members() {
@@ -107,21 +108,10 @@ func leaderOf(nodes []*server.Server) *server.Server {
 	return nil
 }
 
-func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // known waits until every node has the client app/id in its routing index.
 func known(tb testing.TB, nodes []*server.Server, app, id string) {
 	tb.Helper()
-	eventually(tb, 5*time.Second, fmt.Sprintf("every node knows %s/%s", app, id), func() bool {
+	testutil.Eventually(tb, 5*time.Second, fmt.Sprintf("every node knows %s/%s", app, id), func() bool {
 		for _, s := range nodes {
 			if _, ok := s.Gateway().Finder().Get(bus.ClientKey{App: app, ID: id}); !ok {
 				return false
@@ -134,7 +124,7 @@ func known(tb testing.TB, nodes []*server.Server, app, id string) {
 // forgotten waits until no node of nodes has app/id in its routing index.
 func forgotten(tb testing.TB, nodes []*server.Server, app, id string) {
 	tb.Helper()
-	eventually(tb, 10*time.Second, fmt.Sprintf("every node forgets %s/%s", app, id), func() bool {
+	testutil.Eventually(tb, 10*time.Second, fmt.Sprintf("every node forgets %s/%s", app, id), func() bool {
 		for _, s := range nodes {
 			if _, ok := s.Gateway().Finder().Get(bus.ClientKey{App: app, ID: id}); ok {
 				return false
@@ -227,7 +217,7 @@ func TestCluster_OneBus(t *testing.T) {
 			}
 		}
 		got := map[string]int{}
-		eventually(t, 5*time.Second, "every keyed SEND arrives", func() bool {
+		testutil.Eventually(t, 5*time.Second, "every keyed SEND arrives", func() bool {
 			for id, w := range map[string]*wstest.Client{"w1": w1, "w2": w2} {
 				for m, ok := poll(w); ok; m, ok = poll(w) {
 					if m["t"] == "SEND" {
@@ -397,7 +387,7 @@ func TestCluster_QueuesSurviveTheLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	forgotten(t, followers, "worker", "gone")
-	eventually(t, 20*time.Second, "a new queue leader", func() bool { return leaderOf(followers) != nil })
+	testutil.Eventually(t, 20*time.Second, "a new queue leader", func() bool { return leaderOf(followers) != nil })
 	for range n {
 		p, id := take()
 		if !want[p] {
@@ -423,7 +413,7 @@ func TestCluster_QueuesSurviveTheLeader(t *testing.T) {
 			t.Errorf("DELETE member %s: got %d %s, want %d", id, resp.StatusCode, body, wantStatus)
 		}
 	}
-	eventually(t, 5*time.Second, "a queue group of two", func() bool {
+	testutil.Eventually(t, 5*time.Second, "a queue group of two", func() bool {
 		return followers[0].Raft().Voters() == 2 && followers[1].Raft().Voters() == 2
 	})
 }
@@ -439,7 +429,7 @@ func TestCluster_Goodbye(t *testing.T) {
 		clients[id] = wstest.Connect(t, nodes[0].Addr(), wire.JSON, "crowd", id, nil)
 	}
 	goodbyes, next := 0, 1
-	eventually(t, 20*time.Second, "the crowd spreads over the nodes", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the crowd spreads over the nodes", func() bool {
 		for id, c := range clients {
 			m, ok := poll(c)
 			if !ok || m["op"] != int64(7) {
@@ -505,12 +495,12 @@ func TestCluster_FollowerCatchesUpFromASnapshot(t *testing.T) {
 		}
 		return -1
 	}
-	eventually(t, 10*time.Second, "the leader compacts its log past the stopped follower", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the leader compacts its log past the stopped follower", func() bool {
 		return leader.Raft().Status()["first_index"].(int64) > applied+1
 	})
 
 	back := openNode(t, restart)
-	eventually(t, 20*time.Second, "the restarted follower holds every message", func() bool { return ready(back) == n })
+	testutil.Eventually(t, 20*time.Second, "the restarted follower holds every message", func() bool { return ready(back) == n })
 	if got, _ := back.Raft().Status()["last_snapshot_index"].(int64); got <= applied {
 		t.Errorf("the restarted follower's last snapshot is at %d, it had applied %d before stopping: no snapshot was installed", got, applied)
 	}
