@@ -285,18 +285,27 @@ func CheckName(name string) error {
 // that kept it off; it runs on the committer goroutine and must not block. An error returned
 // by Enqueue itself means nothing was enqueued and done will not be called.
 func (b *Broker) Enqueue(queue string, target, nonce, payload any, done func(error)) (string, error) {
-	if err := CheckName(queue); err != nil {
-		return "", err
-	}
-	if _, err := query.Parse(target); err != nil {
-		return "", fmt.Errorf("enqueue: target: %w", err)
-	}
-	body, err := EncodeBody(target, nonce, payload)
+	body, err := prepareEnqueue(queue, target, nonce, payload)
 	if err != nil {
-		return "", fmt.Errorf("enqueue: %w", err)
+		return "", err
 	}
 	id := NewID()
 	return id, b.EnqueueBody(queue, id, body, done)
+}
+
+// prepareEnqueue checks an enqueue's queue name and target and encodes its body.
+func prepareEnqueue(queue string, target, nonce, payload any) ([]byte, error) {
+	if err := CheckName(queue); err != nil {
+		return nil, err
+	}
+	if _, err := query.Parse(target); err != nil {
+		return nil, fmt.Errorf("enqueue: target: %w", err)
+	}
+	body, err := EncodeBody(target, nonce, payload)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	return body, nil
 }
 
 // EnqueueBody is Enqueue of a body already encoded (EncodeBody) under an id already chosen

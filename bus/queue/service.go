@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mahou-go/mahou/bus"
-	"github.com/mahou-go/mahou/bus/query"
 )
 
 // Transport is how a Service reaches the node that leads the queue group.
@@ -152,15 +151,9 @@ func (s *Service) forward(node string, o op, done func(error)) error {
 
 // Enqueue is Broker.Enqueue wherever the leader is.
 func (s *Service) Enqueue(queue string, target, nonce, payload any, done func(error)) (string, error) {
-	if err := CheckName(queue); err != nil {
-		return "", err
-	}
-	if _, err := query.Parse(target); err != nil {
-		return "", fmt.Errorf("enqueue: target: %w", err)
-	}
-	body, err := EncodeBody(target, nonce, payload)
+	body, err := prepareEnqueue(queue, target, nonce, payload)
 	if err != nil {
-		return "", fmt.Errorf("enqueue: %w", err)
+		return "", err
 	}
 	id := NewID()
 	switch node, self := s.route(); {
