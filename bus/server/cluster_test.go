@@ -505,3 +505,70 @@ func TestCluster_FollowerCatchesUpFromASnapshot(t *testing.T) {
 		t.Errorf("the restarted follower's last snapshot is at %d, it had applied %d before stopping: no snapshot was installed", got, applied)
 	}
 }
+
+// TestCluster_SameIDOnTwoNodesAtOnce identifies the same client id on two nodes at the same
+// moment, before either node can know of the other's client: every node settles the conflict
+// alike, one client keeps the id and the other is closed with op 8.
+func TestCluster_SameIDOnTwoNodesAtOnce(t *testing.T) {
+	nodes := startCluster(t, 3, nil)
+	for round := range 3 {
+		app := fmt.Sprintf("race%d", round)
+		a, b := wstest.Dial(t, nodes[0].Addr(), wire.JSON), wstest.Dial(t, nodes[1].Addr(), wire.JSON)
+		a.Expect(0)
+		b.Expect(0)
+		identify := map[string]any{"op": 1, "d": map[string]any{"client_id": "same", "application_id": app}}
+		a.Send(identify)
+		b.Send(identify)
+		// Each gets ready or op 8; a winner may also be told nothing more.
+		outcome := func(c *wstest.Client) bool { // true: it keeps the id
+			m := c.Next()
+			if m["op"] == int64(8) {
+				return false
+			}
+			if m["op"] != int64(2) {
+				t.Fatalf("got %v, want ready or op 8", m)
+			}
+			return true
+		}
+		aReady, bReady := outcome(a), outcome(b)
+		if !aReady && !bReady {
+			t.Fatalf("round %d: both clients were refused", round)
+		}
+		t.Logf("round %d: both identified before either knew the other: %v", round, aReady && bReady)
+		key := bus.ClientKey{App: app, ID: "same"}
+		// The later of two ready clients is closed with op 8 by its own node.
+		testutil.Eventually(t, 5*time.Second, "one client keeps the id", func() bool {
+			for _, c := range []*wstest.Client{a, b} {
+				if m, ok := poll(c); ok {
+					if m["op"] != int64(8) {
+						t.Fatalf("got %v, want op 8 or nothing", m)
+					}
+					if c == a {
+						aReady = false
+					} else {
+						bReady = false
+					}
+				}
+			}
+			return aReady != bReady
+		})
+		winner, loserNode, winnerNode := a, nodes[1], nodes[0]
+		if bReady {
+			winner, loserNode, winnerNode = b, nodes[0], nodes[1]
+		}
+		testutil.Eventually(t, 5*time.Second, "every node routes the id to the winner's node", func() bool {
+			for _, s := range nodes {
+				tg, ok := s.Gateway().Finder().Get(key)
+				if !ok || s == winnerNode && !s.Gateway().IsLocal(tg.Recipient) || s == loserNode && s.Gateway().IsLocal(tg.Recipient) {
+					return false
+				}
+			}
+			return true
+		})
+		sender := wstest.Connect(t, nodes[2].Addr(), wire.JSON, "api", fmt.Sprintf("s%d", round), nil)
+		dispatch(sender, "SEND", map[string]any{"target": map[string]any{"application": app}, "payload": "for-the-winner"})
+		if p := payloadOf(t, winner, "SEND"); p != "for-the-winner" {
+			t.Errorf("round %d: the winner got %v", round, p)
+		}
+	}
+}
