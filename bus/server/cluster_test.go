@@ -208,6 +208,20 @@ func TestCluster_OneBus(t *testing.T) {
 		w2.ExpectSilence("w2")
 	})
 
+	t.Run("MetadataUpdateReachesEveryNode", func(t *testing.T) {
+		dispatch(w2, "UPDATE_METADATA", meta("load", "integer", 100))
+		testutil.Eventually(t, 5*time.Second, "n1 sees w2's new load", func() bool {
+			tg, ok := nodes[0].Gateway().Finder().Get(bus.ClientKey{App: "worker", ID: "w2"})
+			return ok && tg.Client.Metadata["load"] == int64(100)
+		})
+		dispatch(sender, "SEND", map[string]any{"target": map[string]any{"application": "worker", "selector": map[string]any{"$min": "load"}},
+			"payload": "to-new-min"})
+		if p := payloadOf(t, w1, "SEND"); p != "to-new-min" {
+			t.Errorf("selector $min after w2's update: w1 got %v", p)
+		}
+		w2.ExpectSilence("w2")
+	})
+
 	t.Run("KeyHashingAgreesAcrossNodes", func(t *testing.T) {
 		other := wstest.Connect(t, nodes[2].Addr(), wire.JSON, "api", "s3", nil)
 		const each = 5
