@@ -27,7 +27,7 @@ type Config struct {
 	// BindAddr, or, when its host is unspecified (0.0.0.0), a private address memberlist picks.
 	AdvertiseAddr string
 	// APIAddr is this node's API host:port as the other nodes reach it: the links, raft and
-	// the proxy relay use it. Empty means the gateway's listen address, which must then not be
+	// forwarded requests use it. Empty means the gateway's listen address, which must then not be
 	// unspecified.
 	APIAddr string
 	// Join lists the cluster addresses (host:port) of members to join; any one that answers

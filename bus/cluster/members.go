@@ -25,7 +25,7 @@ const (
 
 // meta is what a node announces in its memberlist metadata (at most 512 bytes): the version of
 // this format, the id of its run (a restarted node has a new one), the address of its API (the
-// links, raft and the proxy relay dial it) and its client count.
+// links, raft and forwarded requests dial it) and its client count.
 type meta struct {
 	V       int    `json:"v"`
 	Run     string `json:"run"`

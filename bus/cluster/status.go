@@ -20,7 +20,7 @@ type Member struct {
 	Self bool `json:"self"`
 	// State is alive, suspect (it missed probes), dead (it stopped answering) or left.
 	State string `json:"state"`
-	// APIAddr is where its API (and its links, raft and the proxy relay) listens.
+	// APIAddr is where its API (and its links, raft and forwarded requests) listens.
 	APIAddr string `json:"api_addr"`
 	// ClusterAddr is its memberlist address; empty for members that are gone.
 	ClusterAddr string `json:"cluster_addr"`

@@ -1,9 +1,9 @@
-// Package peer authenticates the connections and requests between the nodes of a singyeong
-// cluster. Nodes talk over the API listener they already have: a node opens a peer connection
-// with an HTTP/1.1 upgrade (GET /internal/v1/peer?proto=NAME, "Upgrade: singyeong-peer"), and
+// Package peer authenticates the connections between the nodes of a singyeong cluster. Nodes
+// talk over the API listener they already have: a node opens a peer connection with an
+// HTTP/1.1 upgrade (GET /internal/v1/peer?proto=NAME, "Upgrade: singyeong-peer"), and
 // both ends then prove that they know the cluster key with a challenge-response before the
-// connection is handed to its protocol (the cluster link, raft). Internal HTTP requests (the
-// proxy relay) are signed with the same key. The key never crosses the wire.
+// connection is handed to its protocol (the cluster link, raft). The key never crosses the
+// wire. The connections are authenticated, not encrypted.
 //
 // Without a key the handshake still names both ends, but anyone who can reach the API port can
 // take part: a cluster without a key must run on a network only its nodes reach.

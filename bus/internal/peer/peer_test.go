@@ -1,7 +1,6 @@
 package peer_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -77,30 +76,5 @@ func TestDial_Refusals(t *testing.T) {
 	}
 	if _, err := dial(addr, "raft", []byte("right key 123456"), peer.Identity{Node: "b"}); !errors.Is(err, peer.ErrProtocol) {
 		t.Errorf("unknown protocol: got %v, want ErrProtocol", err)
-	}
-}
-
-func TestSign_Verify(t *testing.T) {
-	key := []byte("k")
-	body := []byte(`{"x":1}`)
-	req := httptest.NewRequest(http.MethodPost, "/internal/v1/proxy", bytes.NewReader(body))
-	peer.Sign(req, key, "n1", body)
-	if node, err := peer.Verify(req, key, body); err != nil || node != "n1" {
-		t.Fatalf("got %q, %v; want n1", node, err)
-	}
-	cases := map[string]func(*http.Request) ([]byte, []byte){
-		"other key":  func(*http.Request) ([]byte, []byte) { return []byte("other"), body },
-		"other body": func(*http.Request) ([]byte, []byte) { return key, []byte(`{"x":2}`) },
-		"other node": func(r *http.Request) ([]byte, []byte) { r.Header.Set(peer.NodeHeader, "n2"); return key, body },
-		"unsigned":   func(r *http.Request) ([]byte, []byte) { r.Header.Del(peer.SignatureHeader); return key, body },
-	}
-	for name, mutate := range cases {
-		t.Run(name, func(t *testing.T) {
-			r := req.Clone(context.Background())
-			k, b := mutate(r)
-			if _, err := peer.Verify(r, k, b); !errors.Is(err, peer.ErrAuth) {
-				t.Errorf("got %v, want ErrAuth", err)
-			}
-		})
 	}
 }
