@@ -24,11 +24,13 @@ var clusterEnvFlags = []string{"node-id", "cluster-addr", "cluster-advertise-add
 const clusterHelp = `
 Cluster: --cluster-addr makes the node a member of a cluster (without it, a single node). Start
 the first node without --join, then each other node with --join set to the cluster address of
-any member. Every node needs its own --data-dir and a unique --node-id (saved in the data
-directory; a restarted node must keep it), and the same key on every node
+any member; once the cluster exists, restart any node with --join listing the others. Every
+node needs its own --data-dir and a unique --node-id (saved in the data directory; a restarted
+node must keep it), and the same key on every node
 (` + envClusterKey + `, or --cluster-key): base64 of 16, 24 or 32 random bytes, e.g.
   head -c 32 /dev/urandom | base64
-It encrypts the gossip and authenticates the nodes' links and raft. The other nodes reach
+It encrypts the gossip and authenticates (does not encrypt) the links and raft between nodes,
+which use the API port: keep that traffic on a private network. The other nodes reach
 this node's API at --advertise-addr (default --addr, which must then not be 0.0.0.0).
 Example (3 nodes on one machine):
   singyeong serve --addr 127.0.0.1:4001 --data-dir d1 --node-id n1 --cluster-addr 127.0.0.1:7001
