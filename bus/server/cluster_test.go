@@ -586,3 +586,33 @@ func TestCluster_SameIDOnTwoNodesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCluster_MajorityLossStopsQueuesNotRouting stops two nodes of three: the last one answers
+// QUEUE with op 3 (no quorum, nothing confirmed) instead of hanging, and still routes SENDs
+// between its own clients.
+func TestCluster_MajorityLossStopsQueuesNotRouting(t *testing.T) {
+	nodes := startCluster(t, 3, nil)
+	last := nodes[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range nodes[:2] {
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	producer := wstest.Connect(t, last.Addr(), wire.JSON, "producer", "p", nil)
+	worker := wstest.Connect(t, last.Addr(), wire.JSON, "worker", "w", nil)
+	testutil.Eventually(t, 10*time.Second, "the queue group loses its leader", func() bool {
+		leader, _ := last.Raft().Leader()
+		return leader == "" || leader == last.Cluster().Self().Node && !last.Broker().Leading()
+	})
+	dispatch(producer, "QUEUE", map[string]any{"queue": "jobs", "target": map[string]any{"application": "worker"}, "payload": "x"})
+	m := producer.Expect(3)
+	if d, _ := m["d"].(map[string]any); d["error"] != "queue unavailable" {
+		t.Errorf("QUEUE without a quorum: got %v, want op 3 queue unavailable", m)
+	}
+	dispatch(producer, "SEND", map[string]any{"target": map[string]any{"application": "worker"}, "payload": "still routed"})
+	if p := payloadOf(t, worker, "SEND"); p != "still routed" {
+		t.Errorf("SEND without a quorum: got %v", p)
+	}
+}
