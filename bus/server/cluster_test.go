@@ -616,3 +616,24 @@ func TestCluster_MajorityLossStopsQueuesNotRouting(t *testing.T) {
 		t.Errorf("SEND without a quorum: got %v", p)
 	}
 }
+
+// TestCluster_CloseHandsOverTheQueueLeadership closes the queue leader of a cluster whose
+// election timeout is 3 s: a follower leads well before an election could have made it.
+func TestCluster_CloseHandsOverTheQueueLeadership(t *testing.T) {
+	nodes := startCluster(t, 3, func(c *server.Config) { c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout = 3*time.Second, 3*time.Second })
+	leader := leaderOf(nodes)
+	var followers []*server.Server
+	for _, s := range nodes {
+		if s != leader {
+			followers = append(followers, s)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := leader.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 1500*time.Millisecond, "a follower leads without an election timeout", func() bool { return leaderOf(followers) != nil })
+	t.Logf("a new queue leader %v after the old one started closing", time.Since(start).Round(time.Millisecond))
+}

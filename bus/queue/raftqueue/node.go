@@ -260,10 +260,40 @@ func (n *Node) Voters() int {
 	return v
 }
 
+// transferTimeout bounds the hand-over of the leadership when a leader closes.
+const transferTimeout = 2 * time.Second
+
+// handOver, on a leader with other voters, transfers the leadership to the most up-to-date
+// of them before raft stops, so that the group does not wait an election timeout without a
+// leader (a rolling restart). A transfer that fails or takes too long leaves the election to
+// the others, as after a crash.
+func (n *Node) handOver(ctx context.Context) {
+	if n.raft == nil || n.raft.State() != raft.Leader || n.Voters() < 2 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, transferTimeout)
+	defer cancel()
+	f := n.raft.LeadershipTransfer()
+	res := make(chan error, 1)
+	go func() { res <- f.Error() }() // completes within raft's own transfer timeout (an election timeout)
+	select {
+	case err := <-res:
+		if err != nil {
+			n.log.Info("queue leadership transfer failed", "error", err)
+			return
+		}
+		leader, _ := n.Leader()
+		n.log.Info("queue leadership handed over", "to", leader)
+	case <-ctx.Done():
+		n.log.Info("queue leadership transfer timed out")
+	}
+}
+
 // Close stops raft and closes its log; the broker is the caller's to close after it. It
 // waits for the node's goroutines and is idempotent.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
+		n.handOver(ctx)
 		close(n.stop)
 		var errs []error
 		if n.raft != nil {
