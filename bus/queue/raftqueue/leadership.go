@@ -136,9 +136,9 @@ func (n *Node) RemoveServer(id string) error {
 
 // Status is the group as this node sees it, for GET /api/v1/cluster.
 func (n *Node) Status() map[string]any {
-	leaderAddr, leaderID := n.raft.LeaderWithID()
+	leaderAddr, leaderID := n.leader()
 	out := map[string]any{
-		"state": n.raft.State().String(), "leader": string(leaderID), "leader_addr": string(leaderAddr),
+		"state": n.raft.State().String(), "leader": leaderID, "leader_addr": leaderAddr,
 		"term": int64(n.raft.CurrentTerm()), "commit_index": int64(n.raft.CommitIndex()),
 		"applied_index": int64(n.raft.AppliedIndex()), "last_index": int64(n.raft.LastIndex()),
 		"broker_leading": n.b.Leading(),

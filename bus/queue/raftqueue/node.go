@@ -223,8 +223,20 @@ func (n *Node) wait(f raft.Future) error {
 // Leader returns the id of the group's leader ("" when none is known) and whether it is this
 // node.
 func (n *Node) Leader() (string, bool) {
-	_, id := n.raft.LeaderWithID()
-	return string(id), string(id) == n.cfg.NodeID && n.raft.State() == raft.Leader
+	_, id := n.leader()
+	return id, id == n.cfg.NodeID && n.raft.State() == raft.Leader
+}
+
+// leader is raft's leader address and id, except while this node is a candidate: raft keeps
+// the last leader it knew during an election (a follower told to take over by a leadership
+// transfer becomes a candidate without forgetting it), which would send work to a node that
+// may be gone.
+func (n *Node) leader() (addr, id string) {
+	if st := n.raft.State(); st == raft.Candidate || st == raft.Shutdown {
+		return "", ""
+	}
+	a, i := n.raft.LeaderWithID()
+	return string(a), string(i)
 }
 
 // WaitLeader waits until the group has a leader that is ready (when this node, its broker
