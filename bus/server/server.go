@@ -174,7 +174,8 @@ func (s *Server) Open() error {
 		if err := s.newCluster(id, hub); err != nil {
 			return err
 		}
-	} else if err := s.gw.HandleHTTP(statusRoute, s.singleStatus(id)); err != nil {
+	} else if err := errors.Join(s.gw.HandleHTTP(statusRoute, s.singleStatus(id)),
+		s.gw.HandleHTTP(removeRoute, notClustered())); err != nil {
 		return err
 	}
 	if err := s.store.Open(); err != nil {

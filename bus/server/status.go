@@ -52,6 +52,14 @@ func (s *Server) removeMember(forward http.Handler) http.Handler {
 	})
 }
 
+// notClustered answers removeRoute on a single node, which has no other member to remove.
+func notClustered() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "not_clustered",
+			"message": fmt.Sprintf("this node runs alone (no --cluster-addr), so %s is not a member to remove", r.PathValue("id"))})
+	})
+}
+
 func writeJSON(w http.ResponseWriter, status int, v map[string]any) {
 	b, err := wire.AppendJSON(nil, v)
 	if err != nil {

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -53,4 +54,42 @@ func TestE2E_ClusterFlags(t *testing.T) {
 		nodes, err := singyeong.Query(context.Background(), nil, n1.url(), "", map[string]any{"application": "worker"})
 		return err == nil && len(nodes) == 1 && nodes[0].ClientID == "w"
 	})
+
+	// The cluster commands: the table, the JSON, and the errors of a removal.
+	out, errOut, err := run(t, "cluster", "status", "--server", n1.url())
+	if err != nil {
+		t.Fatalf("cluster status: %v, %s", err, errOut)
+	}
+	for _, re := range []string{`(?m)^e1 \*\s+alive\s+self\s`, `(?m)^e2\s+alive\s+synced\s+1\s+` + n2.addr, `queue group: (Leader|Follower), leader e[12]`} {
+		if !regexpMatch(re, out) {
+			t.Errorf("cluster status lacks %s:\n%s", re, out)
+		}
+	}
+	out, _, err = run(t, "cluster", "status", "--server", n2.url(), "-o", "json")
+	var st map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st["node"] != "e2" || len(st["members"].([]any)) != 2 {
+		t.Errorf("cluster status -o json: %v, %q", err, out)
+	}
+	if _, errOut, err := run(t, "cluster", "remove", "nope", "--server", n2.url()); err == nil || !strings.Contains(errOut, "unknown_member") {
+		t.Errorf("cluster remove nope: err %v, stderr %q", err, errOut)
+	}
+	if _, errOut, err := run(t, "cluster", "remove", "--server", n2.url()); err == nil || !strings.Contains(errOut, "accepts 1 arg") {
+		t.Errorf("cluster remove without an id: err %v, stderr %q", err, errOut)
+	}
+}
+
+// TestE2E_ClusterCommandsSingleNode: a node running alone is a cluster of one for
+// `cluster status`, and `cluster remove` says why there is nothing to remove.
+func TestE2E_ClusterCommandsSingleNode(t *testing.T) {
+	s := startBinary(t, nil, "--node-id", "solo")
+	out, errOut, err := run(t, "cluster", "status", "--server", s.url())
+	if err != nil || !regexpMatch(`(?m)^solo \*\s+alive\s+self\s+0\s+`+s.addr+`\s+-\s+leader$`, out) ||
+		!strings.Contains(out, "queue group: Leader, leader solo") {
+		t.Errorf("cluster status: %v, %q, %q", err, out, errOut)
+	}
+	_, errOut, err = run(t, "cluster", "remove", "n2", "--server", s.url())
+	if err == nil || !strings.Contains(errOut, "http 409") || !strings.Contains(errOut, "not_clustered") ||
+		strings.Contains(errOut, "singyeong: singyeong:") {
+		t.Errorf("cluster remove on a single node: err %v, stderr %q", err, errOut)
+	}
 }

@@ -1,5 +1,5 @@
 // Command singyeong runs the singyeong message bus (serve) and talks to one as a client (send,
-// broadcast, query, listen, queue).
+// broadcast, query, listen, queue, cluster).
 package main
 
 import (
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -15,7 +16,11 @@ func main() {
 	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "singyeong:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "singyeong: ") { // the client package's errors name it already
+			msg = "singyeong: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }

@@ -40,7 +40,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCommand(stderr), newSendCommand("send"), newSendCommand("broadcast"),
-		newQueryCommand(), newListenCommand(), newQueueCommand())
+		newQueryCommand(), newListenCommand(), newQueueCommand(), newClusterCommand())
 	return root
 }
 
