@@ -65,6 +65,12 @@ CRUSH_ADDR, --data-dir with CRUSH_DATA_DIR, and so on (flags win).`,
 	fl.DurationVar(&f.cfg.Raft.ElectionTimeout, "election-timeout", raftnode.DefaultElectionTimeout, "raft election timeout")
 	fl.DurationVar(&f.cfg.Raft.Store.CommitInterval, "backend-commit-interval", raftnode.DefaultCommitInterval,
 		"longest time applied writes share one state machine commit (negative: commit every raft batch)")
+	fl.Uint64Var(&f.cfg.Raft.SnapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold,
+		"raft log entries since the last snapshot that make the next check take one (like etcd's --snapshot-count)")
+	fl.DurationVar(&f.cfg.Raft.SnapshotInterval, "snapshot-interval", raftnode.DefaultSnapshotInterval,
+		"how often raft checks --snapshot-threshold")
+	fl.Uint64Var(&f.cfg.Raft.TrailingLogs, "trailing-logs", raftnode.DefaultTrailingLogs,
+		"raft log entries kept after a snapshot, so that a lagging follower catches up without one")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd

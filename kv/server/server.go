@@ -129,6 +129,9 @@ func (c Config) Validate() error {
 	if c.Limits.MaxValueBytes < 0 || c.Limits.MaxKeyBytes < 0 {
 		errs = append(errs, errors.New("size limits must be positive"))
 	}
+	if c.Raft.SnapshotInterval < 0 {
+		errs = append(errs, fmt.Errorf("snapshot-interval %v: must be positive", c.Raft.SnapshotInterval))
+	}
 	errs = append(errs, c.validateCluster()...)
 	if c.Limits.MaxValueBytes > 64<<20 {
 		errs = append(errs, fmt.Errorf("max-value-bytes %d: at most 64 MiB (values travel in raft entries)", c.Limits.MaxValueBytes))
