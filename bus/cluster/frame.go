@@ -122,7 +122,7 @@ func encodeMessage(kind byte, payload []byte) []byte {
 
 // decodeFrame decodes one frame after its length: the type byte and the fields.
 func decodeFrame(body []byte) (frame, error) {
-	r := &reader{b: body}
+	r := newReader(body)
 	f := frame{typ: frameType(r.byte())}
 	switch f.typ {
 	case frameUpsert:

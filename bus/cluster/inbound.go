@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -89,11 +90,16 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	if n == 0 || n > maxFrameBytes {
 		return nil, fmt.Errorf("%w: frame of %d bytes", ErrCorrupt, n)
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
+	// grow with the bytes that arrive rather than trusting the header with 64 MiB at once
+	var body bytes.Buffer
+	body.Grow(int(min(n, 64<<10)))
+	if _, err := io.CopyN(&body, r, int64(n)); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
-	return body, nil
+	return body.Bytes(), nil
 }
 
 func (c *Cluster) handleFrame(from string, session uint64, f frame) {

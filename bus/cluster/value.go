@@ -98,7 +98,18 @@ func appendString(b []byte, s string) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// budget is how many more list, map and struct elements the input may declare: every
+	// element starts with a tag byte of its own, so all the counts of a valid input add up to
+	// less than its length. It keeps nested counts from allocating far beyond the input.
+	budget int
 }
+
+// newReader returns a reader of b.
+func newReader(b []byte) *reader { return &reader{b: b, budget: len(b)} }
+
+// initialCap bounds the capacity allocated ahead of a declared count; longer lists grow as
+// their elements are actually read.
+const initialCap = 256
 
 func (r *reader) fail(what string) {
 	if r.err == nil {
@@ -153,13 +164,15 @@ func (r *reader) string() string {
 	return s
 }
 
-// count reads a list or map length; each element takes at least one byte, which bounds it.
+// count reads a list or map length; each element takes at least one byte of the input, which
+// bounds it and, over the whole input, the sum of all counts (budget).
 func (r *reader) count() int {
 	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
+	if r.err != nil || n > uint64(len(r.b)) || n > uint64(r.budget) {
 		r.fail("count")
 		return 0
 	}
+	r.budget -= int(n)
 	return int(n)
 }
 
@@ -190,24 +203,26 @@ func (r *reader) value(depth int) any {
 	case tagAtom:
 		return etf.Atom(r.string())
 	case tagList:
-		out := make([]any, r.count())
-		for i := range out {
-			out[i] = r.value(depth + 1)
+		n := r.count()
+		out := make([]any, 0, min(n, initialCap))
+		for i := 0; i < n && r.err == nil; i++ {
+			out = append(out, r.value(depth+1))
 		}
 		return out
 	case tagMap:
 		n := r.count()
-		out := make(map[string]any, n)
-		for range n {
+		out := make(map[string]any, min(n, initialCap))
+		for i := 0; i < n && r.err == nil; i++ {
 			k := r.string()
 			out[k] = r.value(depth + 1)
 		}
 		return out
 	case tagStruct:
-		out := make(etf.Struct, r.count())
-		for i := range out {
-			out[i].Key = r.string()
-			out[i].Value = r.value(depth + 1)
+		n := r.count()
+		out := make(etf.Struct, 0, min(n, initialCap))
+		for i := 0; i < n && r.err == nil; i++ {
+			k := r.string()
+			out = append(out, etf.Field{Key: k, Value: r.value(depth + 1)})
 		}
 		return out
 	}
