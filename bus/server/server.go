@@ -166,11 +166,14 @@ func (s *Server) Open() error {
 	if err != nil {
 		return err
 	}
-	hub := peer.NewHub(s.cfg.Cluster.Key, peer.Identity{Node: id, Run: cluster.NewRunID()})
-	if err := s.gw.HandleHTTP(peer.Route, hub); err != nil {
-		return err
-	}
+	// Only a clustered node takes peer connections: a node alone has nobody to talk to, and
+	// without a cluster key anyone reaching the port could speak raft to its queues.
+	var hub *peer.Hub
 	if s.cfg.Clustered() {
+		hub = peer.NewHub(s.cfg.Cluster.Key, peer.Identity{Node: id, Run: cluster.NewRunID()})
+		if err := s.gw.HandleHTTP(peer.Route, hub); err != nil {
+			return err
+		}
 		if err := s.newCluster(id, hub); err != nil {
 			return err
 		}
@@ -219,13 +222,13 @@ func (s *Server) openQueues(id string, hub *peer.Hub) error {
 		addr = s.gw.Addr()
 	}
 	rcfg := raftqueue.Config{NodeID: id, Dir: filepath.Join(s.cfg.Gateway.DataDir, RaftDir), Addr: addr,
-		Key: s.cfg.Cluster.Key, Self: hub.Self(), Bootstrap: !s.cfg.Clustered() || len(s.cfg.Cluster.Join) == 0,
+		Key: s.cfg.Cluster.Key, Bootstrap: !s.cfg.Clustered() || len(s.cfg.Cluster.Join) == 0,
 		HeartbeatTimeout: s.cfg.Raft.HeartbeatTimeout, ElectionTimeout: s.cfg.Raft.ElectionTimeout,
 		SnapshotThreshold: s.cfg.Raft.SnapshotThreshold, TrailingLogs: s.cfg.Raft.TrailingLogs,
 		SnapshotInterval: s.cfg.Raft.SnapshotInterval, OrphanGrace: s.cfg.Raft.OrphanGrace,
 		Logger: s.log.With("part", "queues")}
 	if s.cluster != nil {
-		rcfg.Members, rcfg.Synced = s.voters, s.cluster.WaitSynced
+		rcfg.Members, rcfg.Synced, rcfg.Self = s.voters, s.cluster.WaitSynced, hub.Self()
 	}
 	node, err := raftqueue.New(rcfg, s.broker, hub)
 	if err != nil {

@@ -3,10 +3,12 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/mahou-go/mahou/bus/gateway"
+	"github.com/mahou-go/mahou/bus/internal/peer"
 	"github.com/mahou-go/mahou/bus/internal/wstest"
 	"github.com/mahou-go/mahou/bus/proxy"
 	"github.com/mahou-go/mahou/bus/queue"
@@ -77,5 +79,28 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	if _, err := server.New(cfg, nil); err == nil {
 		t.Error("New accepted a broken config")
+	}
+}
+
+// A node running alone takes no peer connections: its queue group is raft on an in-memory
+// transport, so nobody who reaches its port can speak raft to its queues (it has no cluster
+// key to check them with).
+func TestServer_SingleNodeRefusesPeers(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer closeServer(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.WaitFor)
+	defer cancel()
+	conn, err := peer.Dial(ctx, s.Addr(), "raft.v1", nil, peer.Identity{Node: "intruder", Run: "r"})
+	if err == nil {
+		conn.Close()
+		t.Fatal("a peer connection to a single node was accepted")
+	}
+	resp, err := http.Get("http://" + s.Addr() + "/internal/v1/peer?proto=raft.v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /internal/v1/peer on a single node: %s, want 404", resp.Status)
 	}
 }

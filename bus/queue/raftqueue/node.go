@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -97,7 +98,7 @@ type Node struct {
 	log  *slog.Logger
 	raft *raft.Raft
 
-	transport *raft.NetworkTransport
+	transport raft.Transport
 	logStore  *raftboltdb.BoltStore
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -108,7 +109,8 @@ type Node struct {
 var _ queue.Replicator = (*Node)(nil)
 
 // New builds the replica of broker b, whose raft connections come through hub; it makes b a
-// replica (call it before b.Open) and starts nothing.
+// replica (call it before b.Open) and starts nothing. A nil hub makes a group of this node
+// alone, on an in-memory transport that no connection can reach.
 func New(cfg Config, b *queue.Broker, hub *peer.Hub) (*Node, error) {
 	cfg.setDefaults()
 	if cfg.NodeID == "" || cfg.Dir == "" {
@@ -149,12 +151,16 @@ func (n *Node) Open() error {
 		logStore.Close()
 		return fmt.Errorf("open queue raft: %w", err)
 	}
-	stream := &streamLayer{ln: n.hub.Listen(raftProto, addr), key: n.cfg.Key, self: n.cfg.Self}
-	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: rc.Logger})
+	if n.hub != nil {
+		stream := &streamLayer{ln: n.hub.Listen(raftProto, addr), key: n.cfg.Key, self: n.cfg.Self}
+		n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: rc.Logger})
+	} else {
+		_, n.transport = raft.NewInmemTransport(raft.ServerAddress(n.cfg.Addr))
+	}
 	r, err := raft.NewRaft(rc, &fsm{b: n.b}, logStore, logStore, snaps, n.transport)
 	if err != nil {
-		n.transport.Close()
+		n.closeTransport()
 		logStore.Close()
 		return fmt.Errorf("start queue raft: %w", err)
 	}
@@ -315,17 +321,24 @@ func (n *Node) Close(ctx context.Context) error {
 			case err := <-done:
 				errs = append(errs, err)
 			case <-ctx.Done():
-				errs = append(errs, fmt.Errorf("shut down queue raft: %w", ctx.Err()))
+				// raft's goroutines still read the log: closing it under them would panic them
+				errs = append(errs, fmt.Errorf("shut down queue raft: %w", ctx.Err()), <-done)
 			}
 		}
 		n.wg.Wait()
-		if n.transport != nil {
-			errs = append(errs, n.transport.Close())
-		}
+		errs = append(errs, n.closeTransport())
 		if n.logStore != nil {
 			errs = append(errs, n.logStore.Close())
 		}
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
+}
+
+// closeTransport closes raft's transport, network or in-memory.
+func (n *Node) closeTransport() error {
+	if c, ok := n.transport.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
