@@ -39,15 +39,19 @@ func (n *Node) leadership() {
 		}
 		isLeader := n.raft.State() == raft.Leader
 		switch {
-		case isLeader && !leading:
+		// The broker's own state counts, not only what this loop last did: the broker steps
+		// down by itself when a proposal fails, and must lead again while raft says so.
+		case isLeader && !n.b.Leading():
 			if err := n.wait(n.raft.Barrier(n.cfg.ElectionTimeout * 4)); err != nil {
 				n.log.Info("queue leadership barrier failed", "error", err)
 				continue
 			}
 			n.b.Lead()
 			leading = true
-			n.wg.Add(1)
-			go n.returnOrphans()
+			if n.b.Leading() { // a closed or failed broker does not lead
+				n.wg.Add(1)
+				go n.returnOrphans()
+			}
 		case !isLeader && leading:
 			n.b.Follow()
 			leading = false
