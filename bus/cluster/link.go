@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -109,23 +110,39 @@ func (l *outLink) isClosed() bool {
 	return l.closed
 }
 
+// A link that keeps failing is logged at warn level at its linkWarnAfter-th failed attempt, then
+// at every linkWarnEvery-th.
+const (
+	linkWarnAfter = 5
+	linkWarnEvery = 50
+)
+
 // run connects, sends this node's state, then writes until the connection fails, and again,
 // with backoff, until the link is closed.
 func (l *outLink) run() {
 	defer l.c.wg.Done()
 	defer close(l.done)
 	backoff := 20 * time.Millisecond
+	failures := 0
 	for !l.isClosed() {
 		conn, err := l.dial()
 		if err != nil {
-			l.c.log.Debug("link to peer failed", "node", l.node, "addr", l.addr, "error", err)
+			// A wrong cluster key or a duplicate node id fails every attempt: say so at warn
+			// level after a few, and again now and then, rather than only in debug logs.
+			failures++
+			level := slog.LevelDebug
+			if failures == linkWarnAfter || failures%linkWarnEvery == 0 {
+				level = slog.LevelWarn
+			}
+			l.c.log.Log(context.Background(), level, "link to peer failed", "node", l.node, "addr", l.addr,
+				"attempts", failures, "error", err)
 			if !l.sleep(backoff) {
 				return
 			}
 			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
-		backoff = 20 * time.Millisecond
+		backoff, failures = 20*time.Millisecond, 0
 		l.c.log.Debug("linked to peer", "node", l.node, "addr", l.addr)
 		l.pump(conn)
 		l.c.peerDown(l.node)

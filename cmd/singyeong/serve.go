@@ -168,8 +168,9 @@ node needs its own --data-dir and a unique --node-id (saved in the data director
 node must keep it), and the same key on every node
 (` + envClusterKey + `, or --cluster-key): base64 of 16, 24 or 32 random bytes, e.g.
   head -c 32 /dev/urandom | base64
-It encrypts the gossip and authenticates (does not encrypt) the links and raft between nodes,
-which use the API port: keep that traffic on a private network. The other nodes reach
+It encrypts the gossip, and checks who opens each link and raft connection between nodes
+(on the API port); the bytes on those connections are neither encrypted nor signed: keep that
+traffic on a private network. The other nodes reach
 this node's API at --advertise-addr (default --addr, which must then not be 0.0.0.0).
 Example (3 nodes on one machine):
   singyeong serve --addr 127.0.0.1:4001 --data-dir d1 --node-id n1 --cluster-addr 127.0.0.1:7001
