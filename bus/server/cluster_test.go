@@ -457,8 +457,15 @@ func TestCluster_Goodbye(t *testing.T) {
 			clients[id] = wstest.Connect(t, nodes[next].Addr(), wire.JSON, "crowd", id, nil)
 			next = next%2 + 1
 		}
-		return goodbyes >= 3 && len(nodes[0].Gateway().LocalClients()) <= 5 && len(nodes[1].Gateway().Finder().Find(
-			&bus.Query{AppFilter: bus.AppExact, Application: "crowd"})) == total
+		if goodbyes < 3 || len(nodes[0].Gateway().LocalClients()) > 5 {
+			return false
+		}
+		for _, n := range nodes { // every node, the sender's too, routes to all of them again
+			if len(n.Gateway().Finder().Find(&bus.Query{AppFilter: bus.AppExact, Application: "crowd"})) != total {
+				return false
+			}
+		}
+		return true
 	})
 	sender := wstest.Connect(t, nodes[2].Addr(), wire.JSON, "api", "s", nil)
 	known(t, nodes, "api", "s")
