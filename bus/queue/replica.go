@@ -252,6 +252,13 @@ func (b *Broker) Snapshot() (Snapshot, error) {
 	return b.store.(ReplicaStore).Snapshot()
 }
 
+// AppliedIndex is the index of the last log entry the store holds.
+func (b *Broker) AppliedIndex() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.applied
+}
+
 // RestoreSnapshot replaces the store and the state by a snapshot of another replica, as a
 // follower far behind the leader gets one.
 func (b *Broker) RestoreSnapshot(r io.Reader) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -332,6 +333,9 @@ func (s *Store) Replace(r io.Reader) error {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return fmt.Errorf("replace queue store: %w", err)
 	}
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return fmt.Errorf("replace queue store: %w", err)
+	}
 	db, err := openDB(s.path)
 	if err != nil {
 		return err
@@ -354,4 +358,14 @@ func writeFile(path string, r io.Reader) error {
 		return err
 	}
 	return f.Close()
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

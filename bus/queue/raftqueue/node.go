@@ -143,6 +143,10 @@ func (n *Node) Open() error {
 		logStore.Close()
 		return fmt.Errorf("open queue snapshots: %w", err)
 	}
+	if err := n.catchUp(snaps); err != nil {
+		logStore.Close()
+		return err
+	}
 	has, err := raft.HasExistingState(logStore, logStore, snaps)
 	if err == nil && !has && !n.cfg.Bootstrap && len(n.b.Stats()) > 0 {
 		err = ErrJoiningWithData
@@ -339,6 +343,31 @@ func (n *Node) Close(ctx context.Context) error {
 func (n *Node) closeTransport() error {
 	if c, ok := n.transport.(io.Closer); ok {
 		return c.Close()
+	}
+	return nil
+}
+
+// catchUp restores the newest snapshot when the store is behind it. Raft keeps a snapshot it
+// received before handing it to the store, and on start (NoSnapshotRestoreOnStart) takes its
+// index as applied: a node stopped or killed between the two would otherwise never apply the
+// entries the snapshot stands for.
+func (n *Node) catchUp(snaps raft.SnapshotStore) error {
+	metas, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("open queue raft: list snapshots: %w", err)
+	}
+	if len(metas) == 0 || metas[0].Index <= n.b.AppliedIndex() {
+		return nil
+	}
+	meta, rc, err := snaps.Open(metas[0].ID)
+	if err != nil {
+		return fmt.Errorf("open queue raft: snapshot %s: %w", metas[0].ID, err)
+	}
+	defer rc.Close()
+	n.log.Warn("the queue store is behind the last raft snapshot: restoring it", "store_index", n.b.AppliedIndex(),
+		"snapshot_index", meta.Index)
+	if err := n.b.RestoreSnapshot(rc); err != nil {
+		return fmt.Errorf("open queue raft: restore snapshot %s: %w", meta.ID, err)
 	}
 	return nil
 }
