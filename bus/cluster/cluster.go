@@ -133,9 +133,9 @@ func (c *Cluster) Handle(kind byte, f func(from string, payload []byte)) error {
 	return nil
 }
 
-// OnPeerDown registers f to be called when the link to a node is lost (the node died, left,
-// or the connection broke): what was sent to it may not have arrived. f must not block. It
-// must be called before Open.
+// OnPeerDown registers f to be called when a link to or from a node is lost (the node died,
+// left, or a connection broke): what was sent to it, or its answers, may not have arrived. It
+// may run more than once for one failure. f must not block. It must be called before Open.
 func (c *Cluster) OnPeerDown(f func(node string)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

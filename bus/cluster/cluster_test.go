@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,12 @@ func (w tWriter) Write(p []byte) (int, error) { w.tb.Log(string(p)); return len(
 
 func startNode(tb testing.TB, id string, join []string, mutate func(*cluster.Config)) *node {
 	tb.Helper()
+	return startNodeWith(tb, id, join, mutate, nil)
+}
+
+// startNodeWith is startNode that calls before on the cluster before it opens (for hooks).
+func startNodeWith(tb testing.TB, id string, join []string, mutate func(*cluster.Config), before func(*cluster.Cluster)) *node {
+	tb.Helper()
 	gcfg := gateway.DefaultConfig()
 	gcfg.Addr, gcfg.DataDir = "127.0.0.1:0", tb.TempDir()
 	log := testLogger(tb, id)
@@ -60,6 +67,9 @@ func startNode(tb testing.TB, id string, join []string, mutate func(*cluster.Con
 	}
 	if err := gw.Listen(); err != nil {
 		tb.Fatal(err)
+	}
+	if before != nil {
+		before(c)
 	}
 	if err := c.Open(); err != nil {
 		tb.Fatal(err)
@@ -138,4 +148,37 @@ func TestCluster_SendAcrossNodes(t *testing.T) {
 	if m["t"] != "SEND" || d["nonce"] != "x" || d["payload"].(map[string]any)["n"] != 1.5 {
 		t.Errorf("got %v", m)
 	}
+}
+
+// The link a node opened to this one carries its answers to what this node sent it (the queue
+// leader's replies): when only that direction breaks, the peer-down hooks run too, so that what
+// waits for an answer is failed or placed again instead of waiting forever.
+func TestCluster_InboundLinkLossRunsPeerDown(t *testing.T) {
+	var mu sync.Mutex
+	var downs []string
+	n1 := startNodeWith(t, "n1", nil, nil, func(c *cluster.Cluster) {
+		if err := c.OnPeerDown(func(node string) { mu.Lock(); downs = append(downs, node); mu.Unlock() }); err != nil {
+			t.Fatal(err)
+		}
+	})
+	n2 := startNode(t, "n2", []string{n1.c.ClusterAddr()}, nil)
+	eventually(t, 10*time.Second, "n1 and n2 linked both ways", func() bool {
+		for _, nd := range []*node{n1, n2} {
+			if ms := nd.c.Members(); len(ms) != 2 || ms[0].Link != "self" && ms[0].Link != "synced" || ms[1].Link != "self" && ms[1].Link != "synced" {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	downs = nil
+	mu.Unlock()
+	if !n1.c.CloseInbound("n2") {
+		t.Fatal("n1 has no link from n2")
+	}
+	eventually(t, 5*time.Second, "n1's peer-down hook runs for n2", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(downs) > 0 && downs[0] == "n2"
+	})
 }

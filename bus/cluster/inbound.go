@@ -62,6 +62,9 @@ func (c *Cluster) serveInbound(conn *peer.Conn) {
 	if !ok {
 		return
 	}
+	// This link carries the node's answers to what this one sent it: when it ends, some may
+	// be lost, as when the link to the node ends (the hooks run after the session ended).
+	defer c.peerDown(id)
 	defer c.endSession(id, session)
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
