@@ -34,6 +34,7 @@ type outLink struct {
 	addr string
 	wake chan struct{} // capacity 1: the queue has work, or the connection ended
 	done chan struct{} // closed when run returns
+	quit chan struct{} // closed by close: a dial or a backoff in progress ends at once
 
 	// mu guards conn, queue, bytes and closed. It is taken below the broker's lock (deliveries
 	// from queue dispatch) and above the gateway index's lock (the state sent at connect).
@@ -45,7 +46,8 @@ type outLink struct {
 }
 
 func newOutLink(c *Cluster, node, addr string) *outLink {
-	return &outLink{c: c, node: node, addr: addr, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &outLink{c: c, node: node, addr: addr, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		quit: make(chan struct{})}
 }
 
 func (l *outLink) signal() {
@@ -95,7 +97,10 @@ func (l *outLink) deliver(k bus.ClientKey, d *bus.Delivery) bool {
 // close stops the link and waits for its goroutine.
 func (l *outLink) close() {
 	l.mu.Lock()
-	l.closed = true
+	if !l.closed {
+		l.closed = true
+		close(l.quit)
+	}
 	if l.conn != nil {
 		l.conn.Close()
 	}
@@ -152,6 +157,13 @@ func (l *outLink) run() {
 func (l *outLink) dial() (*peer.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-l.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	conn, err := peer.Dial(ctx, l.addr, linkProto, l.c.cfg.Key, l.c.self)
 	if err != nil {
 		return nil, err
@@ -170,6 +182,8 @@ func (l *outLink) sleep(d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-l.c.stop:
+		return false
+	case <-l.quit:
 		return false
 	}
 }

@@ -152,9 +152,17 @@ func Dial(ctx context.Context, addr, proto string, key []byte, self Identity) (*
 		deadline = time.Now().Add(HandshakeTimeout)
 	}
 	_ = c.SetDeadline(deadline)
+	// a cancelled ctx ends the handshake too, not only its deadline
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
 	pc, err := upgrade(c, addr, proto, key, self)
+	if !stop() && err == nil {
+		err = ctx.Err() // cancelled as the handshake ended: its deadline may be in the past
+	}
 	if err != nil {
 		c.Close()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
 		return nil, fmt.Errorf("dial peer %s: %w", addr, err)
 	}
 	_ = c.SetDeadline(time.Time{})
