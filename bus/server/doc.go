@@ -7,7 +7,8 @@
 // and DELETE /api/v1/cluster/members/{id}. cmd/singyeong, cmd/mahou and the tests use it, so
 // every way of running singyeong runs the same wiring.
 //
-// Open order: the peer hub and routes, the cluster (built, not joined), the queue store, the
+// Open order: the peer hub and routes (clustered nodes only: a node alone takes no peer
+// connections), the cluster (built, not joined), the queue store, the
 // API listener (so that its address is known), the broker, the cluster (joined), raft, the
 // queue service, then serving. Close stops the gateway first (its clients' departures reach the
 // other nodes), then the queue service, raft, the broker and its store, and leaves the cluster.

@@ -11,7 +11,8 @@
 // broker skips the entries its store already holds (NoSnapshotRestoreOnStart). Raft talks over
 // authenticated peer connections on the nodes' API ports (bus/internal/peer, protocol
 // "raft.v1"); a node's raft address is its API address. A single node is a group of one voter,
-// on the same code path. The leader adds every live cluster member as a voter; removing one is
+// on the same code path, except that its transport is raft's in-memory one (New with a nil hub):
+// it takes no peer connections, so nobody can speak raft to it. The leader adds every live cluster member as a voter; removing one is
 // explicit (RemoveServer).
 //
 // This package imports bus/queue, bus/internal/peer, hashicorp/raft, raft-boltdb/v2,
