@@ -2,8 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +183,26 @@ func TestCluster_InboundLinkLossRunsPeerDown(t *testing.T) {
 		defer mu.Unlock()
 		return len(downs) > 0 && downs[0] == "n2"
 	})
+}
+
+// A peer connection from a node id that membership does not know (it passed the handshake: it
+// holds the key) is refused: its clients are never registered and it is no member.
+func TestCluster_LinkFromANonMemberIsRefused(t *testing.T) {
+	n1 := startNode(t, "n1", nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := peer.Dial(ctx, n1.gw.Addr(), "link.v1", testKey, peer.Identity{Node: "ghost", Run: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("n1 kept the link of a node that is not a member open (read: %v)", err)
+	}
+	for _, m := range n1.c.Members() {
+		if m.ID == "ghost" {
+			t.Fatalf("ghost became a member: %+v", m)
+		}
+	}
 }

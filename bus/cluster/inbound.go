@@ -58,6 +58,12 @@ func (c *Cluster) serveInbound(conn *peer.Conn) {
 	defer c.wg.Done()
 	defer conn.Close()
 	id := conn.Peer.Node
+	if !c.inMembership(id) {
+		// a node links only once membership knows it; one that gossip has not brought here yet
+		// dials again, and a stranger never gets its clients registered
+		c.log.Debug("link from a node that is not a member: refused", "node", id, "remote", conn.RemoteAddr())
+		return
+	}
 	session, ok := c.beginSession(id, conn)
 	if !ok {
 		return
@@ -121,6 +127,16 @@ func (c *Cluster) handleFrame(from string, session uint64, f frame) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// inMembership reports whether memberlist knows node id as alive or suspect.
+func (c *Cluster) inMembership(id string) bool {
+	for _, n := range c.ml.Members() {
+		if n.Name == id {
+			return true
+		}
+	}
+	return false
 }
 
 // beginSession makes conn the current link from node id, ending the previous one (and
