@@ -18,6 +18,7 @@ import (
 	"github.com/mahou-go/mahou/bus/queue/boltstore"
 	"github.com/mahou-go/mahou/bus/queue/queueapi"
 	"github.com/mahou-go/mahou/bus/queue/raftqueue"
+	"github.com/mahou-go/mahou/internal/datadir"
 )
 
 // Files and directories in the data directory.
@@ -27,7 +28,7 @@ const (
 	// RaftDir holds the queue group's raft log and snapshots.
 	RaftDir = "raft"
 	// NodeIDFile keeps the node's id across restarts.
-	NodeIDFile = "node-id"
+	NodeIDFile = datadir.NodeIDFile
 )
 
 // startTimeout bounds the wait of a node alone in its queue group for its own leadership.
@@ -162,7 +163,7 @@ func (s *Server) Open() error {
 	if err := os.MkdirAll(s.cfg.Gateway.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	id, err := nodeID(s.cfg.Gateway.DataDir, s.cfg.Cluster.NodeID)
+	id, err := datadir.NodeID(s.cfg.Gateway.DataDir, s.cfg.Cluster.NodeID)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mahou-go/mahou/internal/datadir"
 	"github.com/mahou-go/mahou/kv/boltstore"
 )
 
@@ -35,24 +36,13 @@ written aside and renamed into place when complete.`,
 			if err != nil {
 				return err
 			}
-			tmp := args[0] + ".part"
-			f, err := os.Create(tmp)
-			if err != nil {
+			var rev int64
+			err = datadir.ReplaceFile(args[0], func(w io.Writer) (err error) {
+				rev, err = c.Snapshot(cmd.Context(), w)
 				return err
-			}
-			rev, err := c.Snapshot(cmd.Context(), f)
-			if err == nil {
-				err = f.Sync()
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+			})
 			if err != nil {
-				os.Remove(tmp)
 				return fmt.Errorf("save snapshot: %w", err)
-			}
-			if err := os.Rename(tmp, args[0]); err != nil {
-				return err
 			}
 			st, _ := os.Stat(args[0])
 			return printRow(cmd.OutOrStdout(), g.json(), map[string]any{"file": args[0], "revision": rev, "bytes": st.Size()},
@@ -91,7 +81,7 @@ its raft log and membership start afresh. DIR must not exist or be empty.`,
 				return err
 			}
 			if nodeID != "" {
-				if err := os.WriteFile(filepath.Join(dataDir, "node-id"), []byte(nodeID+"\n"), 0o640); err != nil {
+				if _, err := datadir.NodeID(dataDir, nodeID); err != nil {
 					return err
 				}
 			}
@@ -110,17 +100,5 @@ func copyFile(from, to string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return datadir.WriteFileSync(to, in)
 }

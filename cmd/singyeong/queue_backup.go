@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mahou-go/mahou/internal/datadir"
 )
 
 func newQueueBackupCommand() *cobra.Command {
@@ -23,25 +24,15 @@ func newQueueBackupCommand() *cobra.Command {
 				return err
 			}
 			defer cancel()
-			// Write beside the target and rename once complete and synced: a failed copy never
-			// leaves a file that looks whole.
-			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".queues-backup-*")
-			if err != nil {
-				return fmt.Errorf("create backup file: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			n, err := api.BackupQueues(ctx, tmp)
-			if err == nil {
-				err = tmp.Sync()
-			}
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				err = os.Rename(tmp.Name(), args[0])
-			}
-			if err != nil {
+			// written beside the target and renamed once complete and synced: a failed copy never
+			// leaves a file that looks whole
+			var n int64
+			err = datadir.ReplaceFile(args[0], func(w io.Writer) (err error) {
+				n, err = api.BackupQueues(ctx, w)
 				return err
+			})
+			if err != nil {
+				return fmt.Errorf("back up the queues: %w", err)
 			}
 			if af.output == "json" {
 				return writeJSONLine(cmd.OutOrStdout(), map[string]any{"file": args[0], "bytes": n})

@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/mahou-go/mahou/internal/datadir"
 	"github.com/mahou-go/mahou/kv"
 )
 
@@ -268,7 +269,7 @@ func (s *Store) Snapshot(w io.Writer) error {
 // concurrently (raft guarantees it).
 func (s *Store) Restore(r io.Reader) error {
 	tmp := s.cfg.Path + ".restore"
-	if err := writeFileSync(tmp, r); err != nil {
+	if err := datadir.WriteFileSync(tmp, r); err != nil {
 		return fmt.Errorf("restore store: %w", err)
 	}
 	// check the snapshot opens before replacing anything
@@ -299,7 +300,7 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := os.Rename(tmp, s.cfg.Path); err != nil {
 		return fmt.Errorf("restore store: %w", err)
 	}
-	if err := syncDir(filepath.Dir(s.cfg.Path)); err != nil {
+	if err := datadir.SyncDir(filepath.Dir(s.cfg.Path)); err != nil {
 		return fmt.Errorf("restore store: %w", err)
 	}
 	db, err := openDB(s.cfg.Path)
@@ -313,31 +314,6 @@ func (s *Store) Restore(r io.Reader) error {
 	s.log.Info("store restored from snapshot", "revision", s.revision.Load(), "applied_index", s.applied.Load())
 	s.notify()
 	return nil
-}
-
-func writeFileSync(path string, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Status implements kv.Reader.

@@ -2,9 +2,7 @@ package raftnode
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
+	"github.com/mahou-go/mahou/internal/datadir"
 	"github.com/mahou-go/mahou/kv"
 	"github.com/mahou-go/mahou/kv/boltstore"
 )
@@ -211,7 +209,7 @@ func (n *Node) Open() error {
 	if err := os.MkdirAll(raftDir, 0o750); err != nil {
 		return fmt.Errorf("open node: %w", err)
 	}
-	id, err := n.nodeID()
+	id, err := datadir.NodeID(n.cfg.DataDir, n.cfg.NodeID)
 	if err != nil {
 		return err
 	}
@@ -328,36 +326,6 @@ func (n *Node) bootstrap(logs raft.LogStore, snaps raft.SnapshotStore) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	return nil
-}
-
-// nodeID returns the configured id, or the one saved in the data directory, or a new one it
-// saves. A data directory keeps its id: a node that restarts is the same raft server.
-func (n *Node) nodeID() (string, error) {
-	path := filepath.Join(n.cfg.DataDir, "node-id")
-	saved, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read node id: %w", err)
-	}
-	prev := strings.TrimSpace(string(saved))
-	id := n.cfg.NodeID
-	switch {
-	case id != "" && prev != "" && id != prev:
-		return "", fmt.Errorf("node id %q does not match %q saved in %s: keep the id, or use a new data directory", id, prev, path)
-	case id == "" && prev != "":
-		return prev, nil
-	case id == "":
-		var b [6]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", err
-		}
-		id = "node-" + hex.EncodeToString(b[:])
-	}
-	if prev == "" {
-		if err := os.WriteFile(path, []byte(id+"\n"), 0o640); err != nil {
-			return "", fmt.Errorf("save node id: %w", err)
-		}
-	}
-	return id, nil
 }
 
 // ID is the node's raft server id.

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mahou-go/mahou/bus/queue"
+	"github.com/mahou-go/mahou/internal/datadir"
 )
 
 // schemaVersion is the layout version in the meta bucket. Version 2 added meta/applied;
@@ -317,7 +318,7 @@ func (s *Store) Replace(r io.Reader) error {
 		return errors.New("queue store not open")
 	}
 	tmp := s.path + ".restore"
-	if err := writeFile(tmp, r); err != nil {
+	if err := datadir.WriteFileSync(tmp, r); err != nil {
 		return fmt.Errorf("replace queue store: %w", err)
 	}
 	check, err := openDB(tmp)
@@ -333,7 +334,7 @@ func (s *Store) Replace(r io.Reader) error {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return fmt.Errorf("replace queue store: %w", err)
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := datadir.SyncDir(filepath.Dir(s.path)); err != nil {
 		return fmt.Errorf("replace queue store: %w", err)
 	}
 	db, err := openDB(s.path)
@@ -342,30 +343,4 @@ func (s *Store) Replace(r io.Reader) error {
 	}
 	s.db = db
 	return nil
-}
-
-func writeFile(path string, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
