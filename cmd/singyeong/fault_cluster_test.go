@@ -164,22 +164,9 @@ func clusterProduce(c *singyeong.Client, prefix string, l *clusterLedger, stop c
 func clusterConsume(c *singyeong.Client, l *clusterLedger, stop chan struct{}) {
 	ctx := context.Background()
 	for {
-		if c.QueueRequest(ctx, "jobs") != nil {
+		m, ok := nextMessage(c, "jobs", stop)
+		if !ok {
 			return
-		}
-		var f singyeong.Frame
-		var ok bool
-		select {
-		case f, ok = <-c.Frames():
-			if !ok {
-				return
-			}
-		case <-stop:
-			return
-		}
-		m, isMsg := f.QueueMessage()
-		if !isMsg {
-			continue
 		}
 		token, _ := m.Payload.(string)
 		l.mu.Lock()

@@ -173,22 +173,9 @@ func consume(t *testing.T, addr string, round int, id string, seed uint64, l *le
 	defer c.Close()
 	ctx := context.Background()
 	for {
-		if c.QueueRequest(ctx, "crash") != nil {
+		m, ok := nextMessage(c, "crash", stop)
+		if !ok {
 			return
-		}
-		var f singyeong.Frame
-		var ok bool
-		select {
-		case f, ok = <-c.Frames():
-			if !ok {
-				return
-			}
-		case <-stop:
-			return
-		}
-		m, isMsg := f.QueueMessage()
-		if !isMsg {
-			continue
 		}
 		l.delivery(round, m)
 		if rng.IntN(10) == 0 {
@@ -236,5 +223,26 @@ func drain(t *testing.T, addr string, round int, l *ledger) {
 			t.Fatalf("%d confirmed messages never delivered, e.g. %v", len(missing), missing[:min(5, len(missing))])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// nextMessage asks for one message of queue and waits for it, skipping other frames; false once
+// the connection ends or stop closes.
+func nextMessage(c *singyeong.Client, queue string, stop chan struct{}) (singyeong.QueueMessage, bool) {
+	if c.QueueRequest(context.Background(), queue) != nil {
+		return singyeong.QueueMessage{}, false
+	}
+	for {
+		select {
+		case f, ok := <-c.Frames():
+			if !ok {
+				return singyeong.QueueMessage{}, false
+			}
+			if m, isMsg := f.QueueMessage(); isMsg {
+				return m, true
+			}
+		case <-stop:
+			return singyeong.QueueMessage{}, false
+		}
 	}
 }
