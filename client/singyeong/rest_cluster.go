@@ -53,8 +53,6 @@ type ClusterStatus struct {
 	HealthScore int64           `json:"health_score"`
 	Members     []ClusterMember `json:"members"`
 	Queues      QueueGroup      `json:"queues"`
-	// Raw is the whole answer, with any field this client does not know.
-	Raw map[string]any `json:"-"`
 }
 
 // Cluster returns the answering node's view of the cluster (GET /api/v1/cluster).
@@ -66,9 +64,6 @@ func (r REST) Cluster(ctx context.Context) (ClusterStatus, error) {
 	var st ClusterStatus
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return ClusterStatus{}, fmt.Errorf("singyeong: decode cluster status: %w", err)
-	}
-	if st.Raw, err = decodeAnswer(raw); err != nil {
-		return ClusterStatus{}, err
 	}
 	return st, nil
 }

@@ -38,7 +38,7 @@ func newClusterStatusCommand() *cobra.Command {
 				return err
 			}
 			if af.output == "json" {
-				return writeJSONLine(cmd.OutOrStdout(), st.Raw)
+				return writeJSONLine(cmd.OutOrStdout(), st)
 			}
 			return printCluster(cmd.OutOrStdout(), st)
 		},
