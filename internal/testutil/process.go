@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -65,17 +67,39 @@ func moduleRoot() (string, error) {
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago, for processes
-// that must be told their port up front.
+// that must be told their port up front. The port is below Linux's ephemeral range
+// (32768-60999), which the kernel hands to outgoing connections and to ":0" listeners: a port
+// from that range, released here, could be taken by any test's connection before the process
+// binds it (seen in CI as "address already in use").
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	freeAddrMu.Lock()
+	defer freeAddrMu.Unlock()
+	for range 100 {
+		port := freeAddrLow + rand.IntN(freeAddrHigh-freeAddrLow)
+		if freeAddrGiven[port] {
+			continue // handed out already: its process may not have bound it yet
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken: try another
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		freeAddrGiven[port] = true
+		return addr
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Fatalf("no free port in %d-%d after 100 tries", freeAddrLow, freeAddrHigh)
+	return ""
 }
+
+// FreeAddr's range: registered ports below the ephemeral range.
+const freeAddrLow, freeAddrHigh = 20000, 32768
+
+var (
+	freeAddrMu    sync.Mutex
+	freeAddrGiven = map[int]bool{} // ports FreeAddr returned in this test process
+)
 
 // Process is a running binary whose output is kept for the test log.
 type Process struct {
